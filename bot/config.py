@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     facilitator_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     day_length_seconds: float | None = Field(default=None, gt=0)
     log_level: str = "INFO"
+    bot_username: str | None = None
+    send_rate_per_second: float = Field(default=30.0, ge=0)
+    unknown_retry_seconds: float = Field(default=60.0, ge=0)
     tick_seconds: float = Field(default=5.0, gt=0)
     at_risk_days: int = Field(default=3, ge=1)
     answer_encryption_key: SecretStr | None = None

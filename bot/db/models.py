@@ -68,7 +68,6 @@ class Cohort(SQLModel, table=True):
     start_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     timezone: str = Field(default="UTC", max_length=64)
     delivery_time: time = Field(default=time(9, 0))
-    day_length_seconds: float | None = Field(default=None)
     invite_code: str = Field(unique=True, max_length=32)
     status: str = Field(default=CohortStatus.SCHEDULED, max_length=16, index=True)
     group_chat_id: int | None = _bigint(nullable=True)
@@ -193,6 +192,7 @@ class Delivery(SQLModel, table=True):
     telegram_message_id: int | None = _bigint(nullable=True)
     due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    remind_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = _created()
 

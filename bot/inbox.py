@@ -1,0 +1,191 @@
+"""The durable inbox: updates are stored before Telegram is told they arrived, then processed
+from the store, one database session per update.
+
+python-telegram-bot's own polling confirms updates before the handlers have run; a crash in
+between would lose them. Here the next getUpdates call (which confirms) only happens after the
+batch is committed, and an update is marked processed in the same transaction as its effects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Update
+from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, TimedOut
+from telegram.ext import Application
+
+from bot.db.models import InboxUpdate
+from bot.db.session import is_postgres, unit_of_work
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+@dataclass
+class UpdateScope:
+    """What one update's handlers share: its session and whether something failed."""
+
+    session: AsyncSession
+    update_id: int
+    failed: bool = False
+    replies: int = 0
+    after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+
+
+current_scope: ContextVar[UpdateScope | None] = ContextVar("current_scope", default=None)
+
+
+async def store_updates(
+    *, session: AsyncSession, updates: list[dict[str, Any]], now: datetime
+) -> int:
+    if not updates:
+        return 0
+    rows = [
+        {"update_id": u["update_id"], "payload": u, "processed": False, "received_at": now}
+        for u in updates
+    ]
+    dialect = postgresql if is_postgres(session) else sqlite
+    statement = dialect.insert(InboxUpdate).values(rows).on_conflict_do_nothing()
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
+
+
+class Inbox:
+    def __init__(
+        self,
+        *,
+        application: Application,  # type: ignore[type-arg]
+        sessions: async_sessionmaker[AsyncSession],
+        now: Callable[[], datetime],
+        on_processed: Callable[[], None],
+        poll_timeout: int = 10,
+    ) -> None:
+        self.application = application
+        self.sessions = sessions
+        self.now = now
+        self.on_processed = on_processed
+        self.poll_timeout = poll_timeout
+        self._stored = asyncio.Event()
+        self.processed_count = 0
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Fetch updates, store them, and only then confirm them with the next request."""
+        offset: int | None = None
+        bot = self.application.bot
+        failures = 0
+        while not stop.is_set():
+            try:
+                raw = await bot.do_api_request(
+                    "getUpdates",
+                    api_kwargs={
+                        "offset": offset,
+                        "timeout": self.poll_timeout,
+                        "allowed_updates": ALLOWED_UPDATES,
+                    },
+                    read_timeout=self.poll_timeout + 10,
+                )
+            except (TimedOut, NetworkError, Conflict) as exc:
+                failures += 1
+                log.warning("getUpdates failed (%s); retrying", exc.__class__.__name__)
+                await _sleep_or_stop(stop, min(0.25 * 2**failures, 15))
+                continue
+            failures = 0
+            updates: list[dict[str, Any]] = list(raw or [])  # type: ignore[arg-type]
+            if not updates:
+                continue
+            async with unit_of_work(self.sessions) as session:
+                await store_updates(session=session, updates=updates, now=self.now())
+            offset = max(u["update_id"] for u in updates) + 1
+            self._stored.set()
+
+    async def process(self, stop: asyncio.Event) -> None:
+        """Process stored updates in order, each in its own unit of work."""
+        while not stop.is_set():
+            handled = await self.process_pending()
+            if handled:
+                continue
+            self._stored.clear()
+            waiter = asyncio.create_task(self._stored.wait())
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+
+    async def process_pending(self, limit: int = 100) -> int:
+        async with self.sessions() as session:
+            ids = list(
+                (
+                    await session.exec(
+                        select(InboxUpdate.update_id)
+                        .where(col(InboxUpdate.processed).is_(False))
+                        .order_by(col(InboxUpdate.update_id))
+                        .limit(limit)
+                    )
+                ).all()
+            )
+        for update_id in ids:
+            await self.process_one(update_id)
+        return len(ids)
+
+    async def process_one(self, update_id: int) -> None:
+        async with self.sessions() as session:
+            row = await session.get(InboxUpdate, update_id)
+            if row is None or row.processed:
+                return
+            scope = UpdateScope(session=session, update_id=update_id)
+            token = current_scope.set(scope)
+            try:
+                update = Update.de_json(row.payload, self.application.bot)
+                await self.application.process_update(update)
+            except Exception as exc:  # process_update hands handler errors to the error handler
+                log.exception("update %s could not be processed", update_id)
+                scope.failed = True
+                scope.after_commit.clear()
+                failure: Exception | None = exc
+            else:
+                failure = None
+            finally:
+                current_scope.reset(token)
+            if scope.failed:
+                await session.rollback()
+                await self._mark_failed(update_id, failure)
+            else:
+                row.processed = True
+                row.processed_at = self.now()
+                session.add(row)
+                await session.commit()
+        for action in scope.after_commit:
+            try:
+                await action()
+            except (BadRequest, Forbidden, NetworkError) as exc:
+                log.info("after-commit call for update %s failed: %s", update_id, exc)
+        self.processed_count += 1
+        self.on_processed()
+
+    async def _mark_failed(self, update_id: int, error: Exception | None) -> None:
+        """A failing update is set aside (kept, with its error) so it cannot block the queue."""
+        async with unit_of_work(self.sessions) as session:
+            row = await session.get(InboxUpdate, update_id)
+            if row is not None:
+                row.processed = True
+                row.processed_at = self.now()
+                row.error = repr(error) if error else "handler error (see log)"
+                session.add(row)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,76 @@
+"""Running the application: our own lifecycle, since updates come from the durable inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.config import Settings
+from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def running(
+    application: Application[Any, Any, Any, Any, Any, Any],
+) -> AsyncIterator[Runtime]:
+    """Start the bot (post_init, job queue, inbox, sender) and stop it cleanly on exit."""
+    stop = asyncio.Event()
+    await application.initialize()
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        if application.post_init:
+            await application.post_init(application)
+        runtime: Runtime = application.bot_data["runtime"]
+        await runtime.sender.recover_in_flight()
+        await application.start()
+        tasks = [
+            asyncio.create_task(runtime.inbox.poll(stop), name="inbox-poll"),
+            asyncio.create_task(runtime.inbox.process(stop), name="inbox-process"),
+            asyncio.create_task(runtime.sender.run(stop), name="sender"),
+        ]
+        yield runtime
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if application.running:
+            await application.stop()
+        await application.shutdown()
+        if application.post_shutdown:
+            await application.post_shutdown(application)
+
+
+async def serve(settings: Settings) -> None:
+    from bot.app import build_application
+
+    application = build_application(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running(application) as runtime:
+        me = await application.bot.get_me()
+        log.info("@%s is running (%s)", me.username, runtime.settings.telegram_api_base_url)
+        await stop.wait()
+    log.info("stopped")
+
+
+def run_forever(settings: Settings) -> int:
+    from bot.db.migrate import upgrade
+    from bot.logging_setup import configure_logging
+
+    token = settings.require_token()
+    configure_logging(settings.log_level, secrets=[token])
+    upgrade(settings.database_url)
+    asyncio.run(serve(settings))
+    return 0

@@ -1,0 +1,311 @@
+"""The sender: claims due outbox rows, sends them within Telegram's limits, records the result.
+
+States: pending -> sending -> sent / failed / unknown. A read timeout leaves a row `unknown`
+(Telegram may or may not have delivered it); unknown rows are sent again after
+`unknown_retry_seconds`, so a duplicate can only come from a row whose fate was unknown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.db.models import Cohort, Delivery, DeliveryState, Participant
+from bot.db.session import is_postgres, unit_of_work
+from bot.services.participants import mark_blocked
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+BATCH = 500
+CONCURRENCY = 64
+
+
+@dataclass
+class SendResult:
+    delivery_id: int
+    chat_id: int
+    state: DeliveryState
+    message_id: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    blocked: bool = False
+    migrated_to: int | None = None
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    failed: int = 0
+    unknown: int = 0
+    retried: int = 0
+    rate_limited: int = 0
+    by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+def _not_sent(error: TimedOut) -> bool:
+    """Connect and pool timeouts mean the request never left; read timeouts might have landed."""
+    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+
+
+class Sender:
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        now: Callable[[], datetime],
+        limiter: Any,
+        unknown_retry_seconds: float,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.now = now
+        self.limiter = limiter
+        self.unknown_retry = timedelta(seconds=unknown_retry_seconds)
+        self.stats = SenderStats()
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        await self.recover_in_flight()
+        while not stop.is_set():
+            try:
+                handled = await self.drain_once()
+            except Exception:
+                log.exception("sender batch failed; retrying shortly")
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            waiter = asyncio.create_task(self._wake.wait())
+            stopper = asyncio.create_task(stop.wait())
+            await asyncio.wait(
+                {waiter, stopper}, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            waiter.cancel()
+            stopper.cancel()
+
+    async def recover_in_flight(self) -> int:
+        """Rows left `sending` by a crash may or may not have gone out: mark them unknown."""
+        async with unit_of_work(self.sessions) as session:
+            result = await session.exec(
+                update(Delivery)  # type: ignore[call-overload]
+                .where(col(Delivery.state) == DeliveryState.SENDING)
+                .values(state=DeliveryState.UNKNOWN, last_error="in flight at shutdown")
+            )
+            return int(result.rowcount or 0)
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due rows, send them, record the results. Returns rows handled."""
+        now = self.now()
+        batch = await self._claim(now)
+        if not batch:
+            return 0
+        by_chat: dict[int, list[Delivery]] = defaultdict(list)
+        for delivery in batch:
+            by_chat[delivery.chat_id].append(delivery)
+        semaphore = asyncio.Semaphore(CONCURRENCY)
+
+        async def send_chat(rows: list[Delivery]) -> list[SendResult]:
+            async with semaphore:
+                return await self._send_chat(rows)
+
+        results = [
+            r for chunk in await asyncio.gather(*map(send_chat, by_chat.values())) for r in chunk
+        ]
+        await self._record(results)
+        return len(batch)
+
+    async def _claim(self, now: datetime) -> list[Delivery]:
+        async with unit_of_work(self.sessions) as session:
+            await session.exec(
+                update(Delivery)  # type: ignore[call-overload]
+                .where(col(Delivery.state) == DeliveryState.UNKNOWN)
+                .where(col(Delivery.claimed_at) <= now - self.unknown_retry)
+                .where(col(Delivery.attempts) < MAX_ATTEMPTS)
+                .values(state=DeliveryState.PENDING)
+            )
+            query = (
+                select(Delivery)
+                .where(col(Delivery.state) == DeliveryState.PENDING)
+                .where(col(Delivery.due_at) <= now)
+                .order_by(col(Delivery.id))
+                .limit(BATCH)
+            )
+            if is_postgres(session):
+                query = query.with_for_update(skip_locked=True)
+            rows = list((await session.exec(query)).all())
+            for row in rows:
+                row.state = DeliveryState.SENDING
+                row.claimed_at = now
+                row.attempts += 1
+                session.add(row)
+            return rows
+
+    async def _send_chat(self, rows: list[Delivery]) -> list[SendResult]:
+        """Send one chat's rows in order; stop at the first one that must wait or failed."""
+        results: list[SendResult] = []
+        for index, row in enumerate(rows):
+            result = await self._send_one(row)
+            results.append(result)
+            if result.state != DeliveryState.SENT:
+                for later in rows[index + 1 :]:
+                    results.append(
+                        SendResult(
+                            later.id,  # type: ignore[arg-type]
+                            later.chat_id,
+                            DeliveryState.FAILED if result.blocked else DeliveryState.PENDING,
+                            error=result.error if result.blocked else None,
+                            retry_at=result.retry_at,
+                        )
+                    )
+                break
+        return results
+
+    async def _send_one(self, row: Delivery) -> SendResult:
+        await self.limiter.acquire(row.chat_id)
+        try:
+            message_id = await self._deliver(row, row.chat_id)
+        except RetryAfter as exc:
+            seconds = _seconds(exc.retry_after)
+            self.limiter.pause(seconds)
+            self.stats.rate_limited += 1
+            return self._retry(row, f"429 retry after {seconds}s", seconds, count_attempt=False)
+        except ChatMigrated as exc:
+            try:
+                message_id = await self._deliver(row, exc.new_chat_id)
+            except Forbidden as forbidden:
+                return self._failed(row, str(forbidden))
+            except BadRequest as bad:
+                return self._failed(row, str(bad))
+            self.stats.sent += 1
+            return SendResult(
+                row.id,  # type: ignore[arg-type]
+                row.chat_id,
+                DeliveryState.SENT,
+                message_id,
+                migrated_to=exc.new_chat_id,
+            )
+        except Forbidden as exc:
+            result = self._failed(row, str(exc))
+            result.blocked = True
+            return result
+        except BadRequest as exc:
+            return self._failed(row, str(exc))
+        except TimedOut as exc:
+            if _not_sent(exc):
+                return self._retry(row, f"not sent: {exc}", _backoff(row.attempts))
+            self.stats.unknown += 1
+            return SendResult(
+                row.id,  # type: ignore[arg-type]
+                row.chat_id,
+                DeliveryState.UNKNOWN,
+                error=f"timed out: {exc}",
+            )
+        except NetworkError as exc:
+            return self._retry(row, f"network: {exc}", _backoff(row.attempts))
+        self.stats.sent += 1
+        self.stats.by_kind[row.kind] += 1
+        return SendResult(row.id, row.chat_id, DeliveryState.SENT, message_id)  # type: ignore[arg-type]
+
+    async def _deliver(self, row: Delivery, chat_id: int) -> int:
+        markup = InlineKeyboardMarkup.de_json(row.reply_markup, None) if row.reply_markup else None
+        if row.document:
+            message = await self.bot.send_document(
+                chat_id=chat_id,
+                document=base64.b64decode(row.document["content_b64"]),
+                filename=row.document["filename"],
+                caption=row.text or None,
+                parse_mode=ParseMode.HTML,
+            )
+        else:
+            message = await self.bot.send_message(
+                chat_id=chat_id,
+                text=row.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        return message.message_id
+
+    def _retry(
+        self, row: Delivery, error: str, seconds: float, *, count_attempt: bool = True
+    ) -> SendResult:
+        if count_attempt and row.attempts >= MAX_ATTEMPTS:
+            return self._failed(row, f"gave up after {row.attempts} attempts: {error}")
+        self.stats.retried += 1
+        return SendResult(
+            row.id,  # type: ignore[arg-type]
+            row.chat_id,
+            DeliveryState.PENDING,
+            error=error,
+            retry_at=self.now() + timedelta(seconds=seconds),
+        )
+
+    def _failed(self, row: Delivery, error: str) -> SendResult:
+        self.stats.failed += 1
+        log.info("delivery %s failed: %s", row.id, error)
+        return SendResult(row.id, row.chat_id, DeliveryState.FAILED, error=error)  # type: ignore[arg-type]
+
+    async def _record(self, results: list[SendResult]) -> None:
+        now = self.now()
+        async with unit_of_work(self.sessions) as session:
+            for result in results:
+                values: dict[str, Any] = {"state": result.state, "last_error": result.error}
+                if result.state == DeliveryState.SENT:
+                    values.update(telegram_message_id=result.message_id, sent_at=now)
+                elif result.state == DeliveryState.PENDING:
+                    values["due_at"] = result.retry_at or now
+                    if result.error is None:
+                        values.pop("last_error")
+                elif result.state == DeliveryState.FAILED:
+                    values["remind_at"] = None
+                await session.exec(
+                    update(Delivery).where(col(Delivery.id) == result.delivery_id).values(**values)  # type: ignore[call-overload]
+                )
+            for result in results:
+                if result.blocked:
+                    await mark_blocked(session=session, chat_id=result.chat_id, now=now)
+                if result.migrated_to is not None:
+                    await _migrate_chat(session, result.chat_id, result.migrated_to)
+
+
+async def _migrate_chat(session: AsyncSession, old: int, new: int) -> None:
+    """A group became a supergroup: every reference to the old chat id moves to the new one."""
+    for model, column in ((Cohort, Cohort.group_chat_id), (Participant, Participant.chat_id)):
+        await session.exec(
+            update(model).where(col(column) == old).values({column.key: new})  # type: ignore[call-overload, attr-defined]
+        )
+    await session.exec(
+        update(Delivery)  # type: ignore[call-overload]
+        .where(col(Delivery.chat_id) == old)
+        .where(col(Delivery.state).in_([DeliveryState.PENDING, DeliveryState.UNKNOWN]))
+        .values(chat_id=new)
+    )
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+def _backoff(attempts: int) -> float:
+    return min(2 ** max(attempts - 1, 0), 60) * random.uniform(0.5, 1.0)

@@ -1,0 +1,121 @@
+"""The tick: find what is due now and write it to the outbox. Takes `now`, never sleeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot.db.models import Cohort, CohortStatus, CurriculumVersion, Delivery, Participant
+from bot.db.models import ParticipantStatus as Status
+from bot.db.session import is_postgres
+from bot.services.catalog import program_of
+from bot.services.outbox import OutgoingMessage, enqueue
+from bot.services.schedule import deliver_due_day
+from bot.texts import text
+
+BATCH = 1000
+
+
+@dataclass
+class TickResult:
+    days_queued: int = 0
+    completed: int = 0
+    reminders: int = 0
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.days_queued or self.completed or self.reminders)
+
+
+async def _due_participants(
+    *, session: AsyncSession, now: datetime, limit: int
+) -> list[tuple[Participant, Cohort, CurriculumVersion]]:
+    """Active participants whose next day is due, via the (status, next_due_at) index.
+
+    On PostgreSQL the rows are claimed with FOR UPDATE SKIP LOCKED, so several bot processes
+    can share the work without queueing anything twice.
+    """
+    query = (
+        select(Participant, Cohort, CurriculumVersion)
+        .join(Cohort, col(Participant.cohort_id) == Cohort.id)
+        .join(CurriculumVersion, col(Cohort.curriculum_version_id) == CurriculumVersion.id)
+        .where(Participant.status == Status.ACTIVE)
+        .where(col(Participant.next_due_at) <= now)
+        .order_by(col(Participant.next_due_at))
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True, of=Participant)  # type: ignore[arg-type]
+    return list((await session.exec(query)).all())
+
+
+async def queue_due_days(
+    *, session: AsyncSession, clock, now: datetime, limit: int = BATCH
+) -> TickResult:  # type: ignore[no-untyped-def]
+    result = TickResult()
+    for participant, cohort, version in await _due_participants(
+        session=session, now=now, limit=limit
+    ):
+        day = await deliver_due_day(
+            session=session,
+            clock=clock,
+            program=program_of(version),
+            cohort=cohort,
+            participant=participant,
+            now=now,
+        )
+        session.add(participant)
+        if day is None:
+            result.completed += 1
+        else:
+            result.days_queued += 1
+            if cohort.status == CohortStatus.SCHEDULED:
+                cohort.status = CohortStatus.RUNNING
+                session.add(cohort)
+    return result
+
+
+async def queue_reminders(*, session: AsyncSession, now: datetime, limit: int = BATCH) -> int:
+    """One gentle reminder per unanswered prompt of the participant's latest day."""
+    query = (
+        select(Delivery, Participant)
+        .join(Participant, col(Delivery.participant_id) == Participant.id)
+        .where(col(Delivery.remind_at) <= now)
+        .order_by(col(Delivery.remind_at))
+        .limit(limit)
+    )
+    if is_postgres(session):
+        query = query.with_for_update(skip_locked=True, of=Delivery)  # type: ignore[arg-type]
+    reminders = []
+    for delivery, participant in (await session.exec(query)).all():
+        delivery.remind_at = None
+        session.add(delivery)
+        latest_day = (participant.next_day or 0) - 1
+        if participant.status != Status.ACTIVE or delivery.day != latest_day:
+            continue
+        reminders.append(
+            OutgoingMessage(
+                chat_id=participant.chat_id,
+                participant_id=participant.id,
+                cohort_id=participant.cohort_id,
+                day=delivery.day,
+                item=f"reminder:{delivery.prompt_id}",
+                kind="reminder",
+                prompt_id=delivery.prompt_id,
+                text=text("reminder_for_prompt", participant.language, prompt=delivery.text),
+                reply_markup=delivery.reply_markup,
+                due_at=now,
+            )
+        )
+    await enqueue(session=session, messages=reminders)
+    return len(reminders)
+
+
+async def run_tick(*, session: AsyncSession, clock, now: datetime) -> TickResult:  # type: ignore[no-untyped-def]
+    """Queue every program day and reminder due at `now`. The caller commits."""
+    result = await queue_due_days(session=session, clock=clock, now=now)
+    result.reminders = await queue_reminders(session=session, now=now)
+    return result

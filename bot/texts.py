@@ -1,0 +1,134 @@
+"""Every text a participant or facilitator reads, in one place, ready for translation.
+
+Texts are HTML (Telegram parse mode). Placeholders are filled with already-escaped values.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+DEFAULT_LANGUAGE = "en"
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        # joining
+        "welcome": (
+            "Hello{name}! Welcome to <b>{program}</b>.\n\n"
+            "{description}\n\n"
+            "For {weeks} weeks you'll get a short lesson and one or two questions here each day, "
+            "{when}. Answer in your own words or tap a button; it takes a few minutes. "
+            "Your facilitator reads your answers to support the group."
+        ),
+        "when_daily": "around {time} your time",
+        "when_preview": "one program day every {seconds} seconds (preview mode)",
+        "consent": "<b>Before we start</b>\n\n{consent}",
+        "button_accept": "I agree",
+        "button_decline": "No, thanks",
+        "consent_accepted": "Thank you, you're in. {next}",
+        "next_now": "Your first lesson is on its way.",
+        "next_later": "Day 1 arrives on {date} at {time}. Until then, take good care.",
+        "consent_declined": (
+            "That's completely fine. Nothing about you has been kept. "
+            "If you change your mind, open the invite link again."
+        ),
+        "consent_already": "You've already answered this. Send /help to see what you can do.",
+        "join_no_code": (
+            "Hello! This bot runs group resilience programs. To join one, open the invite link "
+            "your facilitator shared with you."
+        ),
+        "join_unknown_code": (
+            "I couldn't find a program for that link. Please check it with your facilitator; "
+            "invite links can't be typed by hand very easily."
+        ),
+        "join_closed": "This program has already ended, so it can't be joined any more.",
+        "join_already_here": "You're already in <b>{program}</b>. Send /today to see today's lesson.",
+        "join_other_cohort": (
+            "You're already taking part in <b>{program}</b>. One program at a time works best: "
+            "send /stop there first if you want to switch."
+        ),
+        "program_finished": "This program has finished. Thank you for taking part!",
+        # daily content
+        "lesson_header": "<b>Day {day} of {days} · {title}</b>",
+        "practice_header": "<b>Today's practice</b>",
+        "scale_hint": "Tap a number.",
+        "choice_hint": "Tap one.",
+        "text_hint": "Just reply here in your own words.",
+        "day_done": "Thank you. Day {day} of {days} done. See you tomorrow.",
+        "day_done_last": "Thank you. That was day {days} of {days}, the last one.",
+        "reminder_for_prompt": "Whenever you're ready, I'd love to hear your answer:\n\n{prompt}",
+        "answer_noted": "Noted: {answer}",
+        "answer_changed": "Changed to: {answer}",
+        "button_expired": "This question is no longer open.",
+        "button_not_yours": "This button isn't for you.",
+        "tap_buttons": "For this question, please tap one of the buttons above it.",
+        "media_note": (
+            "Thank you for sending that. I keep it with your answers, but I can only read "
+            "text, so a few written words work best."
+        ),
+        "nothing_open": (
+            "Thanks for your message. There's no open question right now; the next lesson "
+            "will come at the usual time. Send /help to see what you can do."
+        ),
+        "not_enrolled": (
+            "You're not in a program right now. To join one, open the invite link from your "
+            "facilitator."
+        ),
+        "welcome_back": "Welcome back! You'll get today's lesson shortly.",
+        # commands
+        "help": (
+            "<b>What you can do</b>\n"
+            "/today – today's lesson and open questions\n"
+            "/progress – how far you've come\n"
+            "/pause – take a break; /resume – carry on\n"
+            "/timezone – set your time zone\n"
+            "/mydata – get everything stored about you\n"
+            "/delete – erase your answers\n"
+            "/stop – leave the program\n\n"
+            "This bot is not a therapist or an emergency service, and nobody watches this chat "
+            "around the clock. In an emergency, call your local emergency number."
+        ),
+        "today_nothing": "Nothing has arrived yet today. Your next lesson comes {when}.",
+        "progress": (
+            "<b>Your progress</b>\n"
+            "Days done: {done} of {days}\n"
+            "Answers given: {answers}\n"
+            "Current streak: {streak} day{streak_s}"
+        ),
+        "paused": ("Paused. You won't get lessons until you send /resume. Take the time you need."),
+        "already_paused": "You're already paused. Send /resume whenever you're ready.",
+        "resumed": "Welcome back! You'll carry on with today's lesson, day {day}.",
+        "resumed_later": "Welcome back! Your next lesson arrives on schedule.",
+        "not_paused": "You're not paused. Your lessons arrive as usual.",
+        "stop_confirm": (
+            "Do you want to leave <b>{program}</b>? You won't get any more lessons. "
+            "Your answers stay with your facilitator unless you /delete them."
+        ),
+        "button_stop_yes": "Yes, leave",
+        "button_stop_no": "No, stay",
+        "stopped": "You've left the program. Thank you for the part you took. Take good care.",
+        "stop_cancelled": "Good to have you here. Nothing has changed.",
+        "timezone_current": (
+            "Your time zone is <b>{tz}</b>; lessons arrive around {time} there. To change it, "
+            "send /timezone followed by a place name, e.g. <code>/timezone Europe/Berlin</code>."
+        ),
+        "timezone_set": "Done. Your time zone is now <b>{tz}</b>.",
+        "timezone_unknown": "I don't know the time zone “{tz}”.{suggestions}",
+        "timezone_suggestions": " Did you mean one of these?",
+        "timezone_none": " Try a name like <code>Europe/Berlin</code> or <code>America/New_York</code>.",
+        "unknown_command": "I don't know that command. Send /help to see what you can do.",
+        "error": "Sorry, something went wrong on my side. Please try again in a little while.",
+        "group_only_private": "Please write to me in a private chat.",
+    }
+}
+
+
+def text(key: str, language: str | None = None, /, **values: Any) -> str:
+    """The text `key` in `language` (falling back to English), with values filled in."""
+    table = TEXTS.get((language or DEFAULT_LANGUAGE).split("-")[0], TEXTS[DEFAULT_LANGUAGE])
+    template = table.get(key) or TEXTS[DEFAULT_LANGUAGE][key]
+    return template.format(**values) if values else template
+
+
+def escape(value: object) -> str:
+    return html.escape(str(value), quote=False)
