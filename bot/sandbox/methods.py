@@ -85,8 +85,7 @@ def _send(world: World, chat: Chat, fields: dict[str, Any]) -> dict[str, Any]:
     return world.message_json(msg)
 
 
-def _input_file(world: World, p: Params, name: str, kind: str) -> FileRecord | Upload:
-    value = p.file(name)
+def _input_file(world: World, value: Upload | str | None, kind: str) -> FileRecord | Upload:
     if isinstance(value, Upload):
         if not value.data:
             raise bad_request("file must be non-empty")
@@ -217,23 +216,25 @@ async def delete_my_commands(world: World, p: Params) -> Any:
     return True
 
 
-def _profile_text(world: World, p: Params, field: str, limit: int) -> bool:
-    text = p.string(field) or ""
-    if len(text) > limit:
-        raise bad_request(f"{field} is too long")
-    language = p.string("language_code") or ""
-    world.descriptions[f"{field}/{language}" if language else field] = text
+def _profile_text(world: World, key: str, text: str | None, language: str | None) -> bool:
+    world.descriptions[f"{key}/{language}" if language else key] = text or ""
     return True
 
 
 @api_method("setMyDescription")
 async def set_my_description(world: World, p: Params) -> Any:
-    return _profile_text(world, p, "description", 512)
+    text = p.string("description")
+    if text is not None and len(text) > 512:
+        raise bad_request("description is too long")
+    return _profile_text(world, "description", text, p.string("language_code"))
 
 
 @api_method("setMyShortDescription")
 async def set_my_short_description(world: World, p: Params) -> Any:
-    return _profile_text(world, p, "short_description", 120)
+    text = p.string("short_description")
+    if text is not None and len(text) > 120:
+        raise bad_request("short description is too long")
+    return _profile_text(world, "short_description", text, p.string("language_code"))
 
 
 @api_method("getMyDescription")
@@ -287,7 +288,7 @@ def _media_fields(world: World, chat: Chat, p: Params) -> dict[str, Any]:
 @api_method("sendDocument")
 async def send_document(world: World, p: Params) -> Any:
     chat = world.resolve_chat(p.chat("chat_id"))
-    source = _input_file(world, p, "document", "document")
+    source = _input_file(world, p.file("document"), "document")
     fields = _media_fields(world, chat, p)
     _limit(world, chat)
     if isinstance(source, Upload):
@@ -306,7 +307,7 @@ async def send_document(world: World, p: Params) -> Any:
 @api_method("sendPhoto")
 async def send_photo(world: World, p: Params) -> Any:
     chat = world.resolve_chat(p.chat("chat_id"))
-    source = _input_file(world, p, "photo", "photo")
+    source = _input_file(world, p.file("photo"), "photo")
     fields = _media_fields(world, chat, p)
     if isinstance(source, Upload):
         if image_size(source.data) is None:

@@ -226,13 +226,17 @@ class World:
             "chat": self.chat_json(chat),
             "from": self.user_json(by_user),
             "date": self.now(),
-            "old_chat_member": {"user": self.bot_json(), "status": old},
-            "new_chat_member": {"user": self.bot_json(), "status": new},
+            "old_chat_member": self._member(old),
+            "new_chat_member": self._member(new),
         }
-        if new == "kicked":
-            payload["new_chat_member"]["until_date"] = 0
         self.emit("my_chat_member", payload)
         return payload
+
+    def _member(self, status: str) -> dict[str, Any]:
+        member: dict[str, Any] = {"user": self.bot_json(), "status": status}
+        if status == "kicked":
+            member["until_date"] = 0
+        return member
 
     # -- files ----------------------------------------------------------------------------
     def add_file(
