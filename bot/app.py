@@ -60,11 +60,12 @@ def _post_init(settings: Settings, clock: Clock, poll_timeout: int):  # type: ig
     async def post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         engine = create_engine(settings.database_url)
         sessions = create_session_factory(engine)
+        limiter = RateLimiter(settings.send_rate_per_second)
         sender = Sender(
             bot=application.bot,
             sessions=sessions,
             now=clock.now,
-            limiter=RateLimiter(settings.send_rate_per_second),
+            limiter=limiter,
             unknown_retry_seconds=settings.unknown_retry_seconds,
         )
         inbox = Inbox(
@@ -72,6 +73,7 @@ def _post_init(settings: Settings, clock: Clock, poll_timeout: int):  # type: ig
             sessions=sessions,
             now=clock.now,
             on_processed=sender.wake,
+            pace=limiter.acquire,
             poll_timeout=poll_timeout,
         )
         runtime = Runtime(

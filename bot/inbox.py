@@ -9,6 +9,7 @@ batch is committed, and an update is marked processed in the same transaction as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -40,7 +41,9 @@ class UpdateScope:
     update_id: int
     failed: bool = False
     replies: int = 0
-    after_commit: list[Callable[[], Awaitable[Any]]] = field(default_factory=list)
+    after_commit: list[tuple[int | None, Callable[[], Awaitable[Any]]]] = field(
+        default_factory=list
+    )
 
 
 current_scope: ContextVar[UpdateScope | None] = ContextVar("current_scope", default=None)
@@ -69,12 +72,14 @@ class Inbox:
         sessions: async_sessionmaker[AsyncSession],
         now: Callable[[], datetime],
         on_processed: Callable[[], None],
+        pace: Callable[[int], Awaitable[None]],
         poll_timeout: int = 10,
     ) -> None:
         self.application = application
         self.sessions = sessions
         self.now = now
         self.on_processed = on_processed
+        self.pace = pace
         self.poll_timeout = poll_timeout
         self._stored = asyncio.Event()
         self.processed_count = 0
@@ -86,13 +91,10 @@ class Inbox:
         failures = 0
         while not stop.is_set():
             try:
-                raw = await bot.do_api_request(
-                    "getUpdates",
-                    api_kwargs={
-                        "offset": offset,
-                        "timeout": self.poll_timeout,
-                        "allowed_updates": ALLOWED_UPDATES,
-                    },
+                fetched = await bot.get_updates(
+                    offset=offset,
+                    timeout=self.poll_timeout,
+                    allowed_updates=ALLOWED_UPDATES,
                     read_timeout=self.poll_timeout + 10,
                 )
             except (TimedOut, NetworkError, Conflict) as exc:
@@ -101,7 +103,7 @@ class Inbox:
                 await _sleep_or_stop(stop, min(0.25 * 2**failures, 15))
                 continue
             failures = 0
-            updates: list[dict[str, Any]] = list(raw or [])  # type: ignore[arg-type]
+            updates = [update.to_dict() for update in fetched]
             if not updates:
                 continue
             async with unit_of_work(self.sessions) as session:
@@ -165,8 +167,10 @@ class Inbox:
                 row.processed_at = self.now()
                 session.add(row)
                 await session.commit()
-        for action in scope.after_commit:
+        for chat_id, action in scope.after_commit:
             try:
+                if chat_id is not None:
+                    await self.pace(chat_id)
                 await action()
             except (BadRequest, Forbidden, NetworkError) as exc:
                 log.info("after-commit call for update %s failed: %s", update_id, exc)
@@ -185,7 +189,5 @@ class Inbox:
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    try:
+    with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass

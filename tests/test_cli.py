@@ -51,7 +51,7 @@ def test_default_curricula_validate() -> None:
     [
         (
             "dup.yaml",
-            VALID_MINIMAL + "          - {id: mood, type: text, text: \"Why?\"}\n",
+            VALID_MINIMAL + '          - {id: mood, type: text, text: "Why?"}\n',
             ":12:",
         ),
         ("scale.yaml", VALID_MINIMAL.replace("min: 1, max: 5", "min: 5, max: 5"), ":11:"),
@@ -68,7 +68,9 @@ def test_bad_curricula_fail_with_file_and_line(tmp_path, name, content, expected
 
 
 def test_problem_messages_are_specific(tmp_path) -> None:
-    (tmp_path / "a.yaml").write_text(VALID_MINIMAL + "          - {id: mood, type: text, text: \"Why?\"}\n")
+    (tmp_path / "a.yaml").write_text(
+        VALID_MINIMAL + '          - {id: mood, type: text, text: "Why?"}\n'
+    )
     (tmp_path / "b.yaml").write_text(VALID_MINIMAL.replace("min: 1, max: 5", "min: 5, max: 2"))
     (tmp_path / "c.yaml").write_text(VALID_MINIMAL.replace("weeks:", "colour: blue\nweeks:"))
     (tmp_path / "d.yaml").write_text(VALID_MINIMAL.replace("Hello there.", "x" * 4097))
@@ -98,9 +100,21 @@ def test_bad_configuration_is_one_line(tmp_path) -> None:
 def test_cohort_create_and_list_json(tmp_path, database_url: str) -> None:
     env = {"DATABASE_URL": database_url, "CURRICULA_DIR": str(CURRICULA), "BOT_USERNAME": "rb_bot"}
     created = cli(
-        "cohort", "create", "--curriculum", "building-resilience", "--name", "Spring group",
-        "--start", "2026-12-01", "--timezone", "Europe/Berlin", "--delivery-time", "08:30",
-        "--json", env=env, cwd=tmp_path,
+        "cohort",
+        "create",
+        "--curriculum",
+        "building-resilience",
+        "--name",
+        "Spring group",
+        "--start",
+        "2026-12-01",
+        "--timezone",
+        "Europe/Berlin",
+        "--delivery-time",
+        "08:30",
+        "--json",
+        env=env,
+        cwd=tmp_path,
     )
     assert created.returncode == 0, created.stderr
     cohort = json.loads(created.stdout)
@@ -118,11 +132,33 @@ def test_cohort_create_and_list_json(tmp_path, database_url: str) -> None:
 
 def test_cohort_create_rejects_unknown_curriculum_and_zone(tmp_path, database_url: str) -> None:
     env = {"DATABASE_URL": database_url, "CURRICULA_DIR": str(CURRICULA)}
-    unknown = cli("cohort", "create", "--curriculum", "nope", "--name", "x", "--start", "now",
-                  env=env, cwd=tmp_path)
+    unknown = cli(
+        "cohort",
+        "create",
+        "--curriculum",
+        "nope",
+        "--name",
+        "x",
+        "--start",
+        "now",
+        env=env,
+        cwd=tmp_path,
+    )
     assert unknown.returncode != 0 and "unknown curriculum 'nope'" in unknown.stderr
-    zone = cli("cohort", "create", "--curriculum", "building-resilience", "--name", "x",
-               "--start", "now", "--timezone", "Berlin", env=env, cwd=tmp_path)
+    zone = cli(
+        "cohort",
+        "create",
+        "--curriculum",
+        "building-resilience",
+        "--name",
+        "x",
+        "--start",
+        "now",
+        "--timezone",
+        "Berlin",
+        env=env,
+        cwd=tmp_path,
+    )
     assert zone.returncode != 0 and "Europe/Berlin" in zone.stderr
 
 
@@ -133,8 +169,14 @@ def test_db_upgrade_on_empty_database(tmp_path, empty_database_url: str) -> None
 
 
 def test_every_command_has_help() -> None:
-    for args in (["--help"], ["run", "--help"], ["db", "upgrade", "--help"],
-                 ["curricula", "validate", "--help"], ["cohort", "create", "--help"],
-                 ["cohort", "list", "--help"], ["demo", "--help"]):
+    for args in (
+        ["--help"],
+        ["run", "--help"],
+        ["db", "upgrade", "--help"],
+        ["curricula", "validate", "--help"],
+        ["cohort", "create", "--help"],
+        ["cohort", "list", "--help"],
+        ["demo", "--help"],
+    ):
         result = cli(*args)
         assert result.returncode == 0 and "usage:" in result.stdout, args

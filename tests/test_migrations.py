@@ -17,9 +17,7 @@ def _diff(database_url: str) -> list:
         async with engine.connect() as connection:
 
             def compare(sync_connection):  # type: ignore[no-untyped-def]
-                context = MigrationContext.configure(
-                    sync_connection, opts={"compare_type": True}
-                )
+                context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
                 return compare_metadata(context, SQLModel.metadata)
 
             diff = await connection.run_sync(compare)

@@ -73,6 +73,7 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
             ],
         )
 
-    def after_commit(self, action: Callable[[], Awaitable[Any]]) -> None:
-        """Run a direct Telegram call (answer a button, edit a message) once the work is saved."""
-        self.scope.after_commit.append(action)
+    def after_commit(self, chat_id: int | None, action: Callable[[], Awaitable[Any]]) -> None:
+        """Run a direct Telegram call in `chat_id` (answer a button, edit a message) once the
+        work is saved; calls into a chat (`chat_id` given) share the outbox's rate limits."""
+        self.scope.after_commit.append((chat_id, action))

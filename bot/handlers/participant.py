@@ -136,7 +136,7 @@ async def consent_button(update: Update, context: BotContext) -> None:
     )
     chat = query.from_user.id
     lang = query.from_user.language_code
-    context.after_commit(lambda: query.answer())
+    context.after_commit(None, lambda: query.answer())
     if enrollment is None or enrollment.participant.telegram_user_id != query.from_user.id:
         await context.reply(chat, text("consent_already", lang))
         return
@@ -147,7 +147,9 @@ async def consent_button(update: Update, context: BotContext) -> None:
         accept=choice == "y",
         now=context.now,
     )
-    context.after_commit(lambda: query.edit_message_reply_markup(reply_markup=None))
+    context.after_commit(
+        query.from_user.id, lambda: query.edit_message_reply_markup(reply_markup=None)
+    )
     if outcome.already_answered:
         await context.reply(chat, text("consent_already", lang))
     elif not outcome.accepted:
@@ -179,7 +181,7 @@ async def answer_button(update: Update, context: BotContext) -> None:
         session=context.session, participant_id=int(pid)
     )
     if enrollment is None or enrollment.participant.telegram_user_id != query.from_user.id:
-        context.after_commit(lambda: query.answer(text("button_expired", lang)))
+        context.after_commit(None, lambda: query.answer(text("button_expired", lang)))
         return
     if enrollment.participant.status == participants.ParticipantStatus.BLOCKED:
         participants.reactivate(
@@ -197,18 +199,19 @@ async def answer_button(update: Update, context: BotContext) -> None:
     )
     await _safety_check_scale(update, context, enrollment, outcome)
     if outcome.result == ButtonResult.INVALID:
-        context.after_commit(lambda: query.answer(text("button_expired", lang)))
+        context.after_commit(None, lambda: query.answer(text("button_expired", lang)))
         return
     key = "answer_changed" if outcome.result == ButtonResult.CHANGED else "answer_noted"
     note = text(key, lang, answer=outcome.label)
-    context.after_commit(lambda: query.answer(note))
+    context.after_commit(None, lambda: query.answer(note))
     if outcome.result == ButtonResult.RECORDED and query.message is not None:
         original = query.message.text_html if hasattr(query.message, "text_html") else None
         if original:
             context.after_commit(
+                query.from_user.id,
                 lambda: query.edit_message_text(
                     f"{original}\n\n✓ {escape(outcome.label)}", parse_mode="HTML"
-                )
+                ),
             )
     context.runtime.sender.wake()
 
@@ -459,8 +462,10 @@ async def stop_button(update: Update, context: BotContext) -> None:
     assert query is not None and query.data is not None
     _, pid, choice = query.data.split(":")
     lang = query.from_user.language_code
-    context.after_commit(lambda: query.answer())
-    context.after_commit(lambda: query.edit_message_reply_markup(reply_markup=None))
+    context.after_commit(None, lambda: query.answer())
+    context.after_commit(
+        query.from_user.id, lambda: query.edit_message_reply_markup(reply_markup=None)
+    )
     enrollment = await participants.enrollment_by_id(
         session=context.session, participant_id=int(pid)
     )
