@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ def canonical_name(method: str) -> str | None:
 _ALL_BY_LOWER = {name.lower(): name for name in ALL_METHODS}
 
 
+@functools.cache
 def fields_of(method: str) -> dict[str, Field]:
     return {
         name: Field(name, tuple(types), required)
@@ -65,7 +67,7 @@ class Params:
 
     def __init__(self, method: str, raw: dict[str, Any], uploads: dict[str, Upload]):
         self.method = method
-        self.fields = fields_of(method)
+        self.fields = fields_of(method)  # shared, read-only
         self.raw = {k: v for k, v in raw.items() if k in self.fields}
         self.uploads = uploads
         for upload_name, upload in uploads.items():
