@@ -7,10 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-PRIVATE_BURST = 3
-PRIVATE_PER_SECOND = 1.0
-GROUP_BURST = 20
-GROUP_PER_SECOND = 20 / 60
+# A little under Telegram's limits (3 at once, then 1/s per chat; 20/min per group), so that
+# network jitter between our clock and Telegram's never turns into a 429.
+PRIVATE_BURST = 2
+PRIVATE_PER_SECOND = 0.9
+GROUP_BURST = 10
+GROUP_PER_SECOND = 19 / 60
 
 
 @dataclass

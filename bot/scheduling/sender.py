@@ -24,7 +24,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.db.models import Cohort, Delivery, DeliveryState, Participant
 from bot.db.session import is_postgres, unit_of_work
@@ -59,9 +59,20 @@ class SenderStats:
     by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
-def _not_sent(error: TimedOut) -> bool:
-    """Connect and pool timeouts mean the request never left; read timeouts might have landed."""
-    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
+_NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.WriteError)
+
+
+def _fate_unknown(error: NetworkError) -> bool:
+    """Did the request reach Telegram and we just never heard back?
+
+    Connection, pool and write failures mean the request never arrived (safe to retry); an
+    HTTP error status (5xx) means Telegram answered and did not send. A read timeout or a
+    connection dropped while waiting for the answer leaves the message's fate unknown.
+    """
+    cause = error.__cause__
+    if cause is None or isinstance(cause, _NEVER_SENT):
+        return False
+    return isinstance(cause, httpx.HTTPError)
 
 
 class Sender:
@@ -162,12 +173,17 @@ class Sender:
             return rows
 
     async def _send_chat(self, rows: list[Delivery]) -> list[SendResult]:
-        """Send one chat's rows in order; stop at the first one that must wait or failed."""
+        """Send one chat's rows in order.
+
+        A row that must wait (429, a retryable error) holds back the rows after it, so the
+        chat keeps its order; a blocked chat fails them all. A row whose fate is unknown does
+        not hold the others back: it most likely arrived.
+        """
         results: list[SendResult] = []
         for index, row in enumerate(rows):
             result = await self._send_one(row)
             results.append(result)
-            if result.state != DeliveryState.SENT:
+            if result.blocked or result.state == DeliveryState.PENDING:
                 for later in rows[index + 1 :]:
                     results.append(
                         SendResult(
@@ -211,18 +227,16 @@ class Sender:
             return result
         except BadRequest as exc:
             return self._failed(row, str(exc))
-        except TimedOut as exc:
-            if _not_sent(exc):
+        except NetworkError as exc:  # TimedOut included
+            if not _fate_unknown(exc):
                 return self._retry(row, f"not sent: {exc}", _backoff(row.attempts))
             self.stats.unknown += 1
             return SendResult(
                 row.id,  # type: ignore[arg-type]
                 row.chat_id,
                 DeliveryState.UNKNOWN,
-                error=f"timed out: {exc}",
+                error=f"no answer: {exc}",
             )
-        except NetworkError as exc:
-            return self._retry(row, f"network: {exc}", _backoff(row.attempts))
         self.stats.sent += 1
         self.stats.by_kind[row.kind] += 1
         return SendResult(row.id, row.chat_id, DeliveryState.SENT, message_id)  # type: ignore[arg-type]

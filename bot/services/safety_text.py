@@ -117,6 +117,10 @@ class Normalizer:
         """A clean word after aliases and fuzzy correction (possibly several words)."""
         return self._aliases.get(word, (word,))
 
+    def clean(self, raw: str) -> tuple[str, ...]:
+        """Clean words for one raw word, without aliases or fuzzy correction (for stems)."""
+        return tuple(split_word(fold(raw)))
+
     def words(self, raw: str) -> tuple[str, ...]:
         """Canonical words for one raw, folded word."""
         cached = self._cache.get(raw)
