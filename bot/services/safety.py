@@ -379,7 +379,10 @@ def _compile_phrase(
     gap = default_gap if rule.gap is None else rule.gap
     if rule.any_order:
         if len(required) > MAX_ANY_ORDER_WORDS:
-            raise SafetyConfigError(f"any_order phrases have at most 4 words: {rule.phrase!r}")
+            limit = MAX_ANY_ORDER_WORDS
+            raise SafetyConfigError(
+                f"any_order phrases have at most {limit} words: {rule.phrase!r}"
+            )
         orders = itertools.permutations(required)
         source = "|".join(f"(?:{_sequence(list(order), gap)})" for order in orders)
     else:
@@ -436,6 +439,8 @@ class _RuleSet:
 
 @dataclass(frozen=True)
 class SafetyMatch:
+    """A risk found in a message: category, the configured phrase or pattern, its language."""
+
     category: SafetyCategory
     matched: str
     language: str
@@ -458,6 +463,7 @@ class _LanguageMatcher:
         return self.exclusions.mask(normalized, set(normalized.split()))
 
     def check(self, text: str) -> tuple[SafetyCategory, str] | None:
+        """The first category with a matching rule, and that rule's label."""
         prepared = self.prepare(text)
         vocabulary = set(prepared.split())
         for category, rules in self.categories:

@@ -62,7 +62,10 @@ def _expand_contraction(word: str) -> list[str]:
 
 def clean_word(raw: str) -> str:
     """One raw word (already folded, no contraction) to its bare canonical spelling."""
-    word = raw.strip(_EDGE_SYMBOLS).replace("'", "").replace("*", "")
+    word = raw.strip("'*!")
+    if word[:1] in ("@", "$") and not any(ch.isalpha() for ch in word[1:2]):
+        word = word[1:]  # "$50", "@2pm"; but "$uicide" and "@ss" are leetspeak
+    word = word.replace("'", "").replace("*", "")
     if _LEET_CHARS.intersection(word) and any(ch.isalpha() for ch in word):
         word = word.translate(_LEET)
     word = "".join(ch for ch in word if ch.isalnum())
