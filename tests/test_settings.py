@@ -64,5 +64,5 @@ def test_env_file_is_read(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_bad_day_length(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAY_LENGTH_SECONDS", "-3")
-    with pytest.raises(ConfigError, match="^DAY_LENGTH_SECONDS:"):
+    with pytest.raises(ConfigError, match=r"^DAY_LENGTH_SECONDS:"):
         load_settings()

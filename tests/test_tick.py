@@ -92,7 +92,7 @@ async def test_due_day_is_queued_once_however_often_the_tick_runs(sessions, mini
 
 
 async def test_downtime_across_several_days_delivers_only_today(sessions, mini) -> None:
-    _, ids = await _enrol(sessions, mini, 1)
+    await _enrol(sessions, mini, 1)
     await _tick(sessions, START)
     await _tick(sessions, START + timedelta(days=2, hours=3))  # down through day 2
     days = sorted({day for _, day, _ in await _items(sessions)})

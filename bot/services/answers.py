@@ -237,6 +237,7 @@ async def record_text_answer(
     if target is None:
         candidates = [p for p in open_list if p.is_text] or open_list
         if not candidates:
+            await _store_note(session, enrollment, key, message_id, text, None, now)
             return TextOutcome(TextResult.NOTHING_OPEN)
         target = (candidates[0].day, candidates[0].prompt_id)
     day, prompt_id = target
@@ -247,6 +248,7 @@ async def record_text_answer(
     if not isinstance(prompt, TextPrompt):
         value = _scale_value_from_text(prompt, text)
         if value is None:
+            await _store_note(session, enrollment, key, message_id, text, target, now)
             return TextOutcome(TextResult.NEEDS_BUTTON)
         answer_type = "scale"
     response = Response(
@@ -277,6 +279,36 @@ async def record_text_answer(
             now=now,
         )
     return TextOutcome(TextResult.RECORDED, response)
+
+
+async def _store_note(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    key: str,
+    message_id: int,
+    text: str,
+    target: tuple[int, str] | None,
+    now: datetime,
+) -> None:
+    """Keep a message that answers no question (type "note"): nothing a person writes is lost."""
+    participant = enrollment.participant
+    day, prompt_id = target or (max((participant.next_day or 1) - 1, 0), "unprompted")
+    session.add(
+        Response(
+            dedupe_key=key,
+            participant_id=participant.id,  # type: ignore[arg-type]
+            cohort_id=participant.cohort_id,
+            curriculum_version_id=enrollment.version.id,  # type: ignore[arg-type]
+            day=day,
+            prompt_id=prompt_id,
+            answer_type="note",
+            text=text,
+            telegram_message_id=message_id,
+            answered_at=now,
+        )
+    )
+    participant.last_activity_at = now
+    session.add(participant)
 
 
 async def record_edit(
