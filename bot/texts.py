@@ -22,7 +22,7 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
         "when_daily": "around {time} your time",
         "when_preview": "one program day every {seconds} seconds (preview mode)",
-        "consent": "<b>Before we start</b>\n\n{consent}",
+        "consent": "<b>Please read before you start</b>\n\n{consent}",
         "button_accept": "I agree",
         "button_decline": "No, thanks",
         "consent_accepted": "Thank you, you're in. {next}",
@@ -121,6 +121,113 @@ TEXTS: dict[str, dict[str, str]] = {
         "group_only_private": "Please write to me in a private chat.",
     }
 }
+
+
+# --- facilitators: cohorts, reports, answers, exports, announcements, digest, groups ------
+TEXTS["en"].update(
+    {
+        "fac_not_found": "I can't find cohort {cohort} among yours. Send /cohorts to see them.",
+        "fac_no_cohorts": "You don't have any cohorts yet. Send /newcohort to set one up.",
+        "fac_pick": "Which cohort?",
+        "fac_cohorts_header": "<b>Your cohorts</b>",
+        "fac_cohort_line": "<b>{id}</b> · {name} · {day} · {active}/{total} active · yesterday {rate}",
+        "fac_cohorts_footer": (
+            "Add the cohort number to a command, e.g. <code>/report {id}</code>.\n"
+            "/report · /chart · /answers · /export · /broadcast · /nudge · /newcohort · /digest"
+        ),
+        "fac_chart_caption": "<b>{name}</b>: answers and people reached per day, and scale answers over time.",
+        "fac_answers_header": "<b>{name}</b> · day {day} ({date}) · {count} answers{page}",
+        "fac_answers_page": " · page {page} of {pages}",
+        "fac_answers_none": "<b>{name}</b> · day {day}: no answers yet.",
+        "fac_answers_bad_day": "Day {day} isn't in this program (days 1 to {days}).",
+        "fac_answers_file": "<b>{name}</b> · day {day}: {count} answers, so here they are as a file.",
+        "fac_button_prev": "‹ Back",
+        "fac_button_next": "More ›",
+        "fac_button_prev_day": "‹ Day {day}",
+        "fac_button_next_day": "Day {day} ›",
+        "fac_export_caption": (
+            "<b>{name}</b>: {count} answers. This file holds personal answers; please keep it safe."
+        ),
+        "fac_export_too_big": (
+            "This export is too big to send here. On the server, run "
+            "<code>resilience-bot export {id} --format csv --output answers.csv</code>."
+        ),
+        "fac_broadcast_usage": (
+            "Write the message after the cohort number, e.g. "
+            "<code>/broadcast {id} See you on Thursday!</code>"
+        ),
+        "fac_broadcast_preview": (
+            "This goes to the {count} active participants of <b>{name}</b>:\n\n{message}"
+        ),
+        "fac_broadcast_message": "<b>A message from your facilitator</b>\n\n{message}",
+        "fac_broadcast_sent": "Sent to {count} participants. It goes out over the next minutes.",
+        "fac_broadcast_nobody": "<b>{name}</b> has no active participants right now.",
+        "fac_expired": "This has expired. Please send the command again.",
+        "fac_cancelled": "Cancelled. Nothing was sent.",
+        "fac_button_send": "Send",
+        "fac_button_cancel": "Cancel",
+        "fac_nudge_none": "Nobody in <b>{name}</b> is slipping right now.",
+        "fac_nudge_preview": (
+            "A check-in goes to {count} people in <b>{name}</b> with no answer on their last "
+            "{days} days: {names}\n\nThey'll read:\n\n{message}"
+        ),
+        "fac_nudge_message": (
+            "Hi{name}, just checking in. No pressure: whenever you're ready, send /today to "
+            "pick up where the group is. If now isn't a good time, /pause is fine too."
+        ),
+        "fac_nudge_sent": "Check-in sent to {count}.",
+        "fac_nudge_sent_some": "Check-in sent to {count}; {skipped} already got one today.",
+        "fac_digest_on": (
+            "Every day at {time} ({tz}) you'll get a short summary of your cohorts. "
+            "<code>/digest off</code> stops it."
+        ),
+        "fac_digest_off": "The daily summary is off.",
+        "fac_digest_usage": (
+            "Send <code>/digest 08:00</code> (with a time zone if you like: "
+            "<code>/digest 08:00 Europe/Berlin</code>) or <code>/digest off</code>. Now: {current}."
+        ),
+        "fac_digest_bad_tz": "I don't know the time zone “{tz}”.{hint}",
+        "fac_digest_header": "<b>Your daily summary</b>",
+        "fac_digest_cohort": "<b>{name}</b> · {day}\nYesterday: {yesterday}",
+        "fac_digest_new_risk": "Newly slipping: {names}",
+        "fac_digest_alerts": "Open safety alerts: {count}",
+        "fac_linkgroup_private": (
+            "Add me to the cohort's group, then send <code>/linkgroup {id}</code> there."
+        ),
+        "fac_linkgroup_done": (
+            "This group is now linked to <b>{name}</b>. I'll post each day's theme here, "
+            "never anyone's answers."
+        ),
+        "group_day_theme": (
+            "<b>Day {day} of {days} · {title}</b>\n"
+            "Today's theme. Take a moment for it whenever it suits you."
+        ),
+        "fac_invite_created": (
+            "Facilitator invite for <b>{name}</b>. It works once, for 7 days:\n{link}"
+        ),
+        "fac_invite_added": "Welcome! You now facilitate <b>{name}</b>. Send /cohorts to see it.",
+        "fac_invite_already": "You already facilitate <b>{name}</b>. Send /cohorts to see it.",
+        "fac_new_program": "Let's set up a new cohort. Which program?",
+        "fac_new_name": "<b>{program}</b>. What should the cohort be called? Type a name.",
+        "fac_new_name_bad": "Please type a name of up to 200 characters.",
+        "fac_new_start": "When does day 1 start? Tap, or type a date like <code>{example}</code>.",
+        "fac_new_bad_date": "Please type a date like <code>{example}</code>, today or later.",
+        "fac_new_timezone": (
+            "Which time zone are the participants in? Type a name like "
+            "<code>Europe/Berlin</code>, or tap:"
+        ),
+        "fac_new_bad_timezone": "I don't know “{tz}”.{hint}",
+        "fac_new_time": "At what time should lessons arrive (their local time)?",
+        "fac_new_done": (
+            "Done! <b>{name}</b> starts on {date}, lessons at {time} ({tz}).\n\n"
+            "Share this invite link with participants:\n{link}\n\n"
+            "Send <code>/report {id}</code> any time."
+        ),
+        "fac_button_today": "Today",
+        "fac_button_tomorrow": "Tomorrow",
+        "fac_button_monday": "Next Monday",
+    }
+)
 
 
 def text(key: str, language: str | None = None, /, **values: Any) -> str:

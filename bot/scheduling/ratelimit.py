@@ -36,7 +36,8 @@ class _Bucket:
 
 @dataclass
 class RateLimiter:
-    """Overall messages per second (0 = unlimited), and Telegram's per-chat limits."""
+    """Overall messages per second and Telegram's per-chat limits; `per_second=0` turns all
+    pacing off (a local emulator without limits, or a benchmark)."""
 
     per_second: float
     clock: Callable[[], float] = time.monotonic
@@ -51,14 +52,13 @@ class RateLimiter:
     async def acquire(self, chat_id: int) -> None:
         while (wait := self._paused_until - self.clock()) > 0:  # noqa: ASYNC110 (pause can grow)
             await asyncio.sleep(wait)
+        if self.per_second <= 0:
+            return
         chat_wait = self._chat_bucket(chat_id).delay(self.clock())
-        global_wait = 0.0
-        if self.per_second > 0:
-            now = self.clock()
-            slot = max(now, self._next_global)
-            self._next_global = slot + 1 / self.per_second
-            global_wait = slot - now
-        wait = max(chat_wait, global_wait)
+        now = self.clock()
+        slot = max(now, self._next_global)
+        self._next_global = slot + 1 / self.per_second
+        wait = max(chat_wait, slot - now)
         if wait > 0:
             await asyncio.sleep(wait)
 

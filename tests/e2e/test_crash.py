@@ -13,14 +13,13 @@ from pathlib import Path
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot.curriculum.loader import LoadedProgram, load_program
 from bot.db.models import Cohort, Delivery, Participant, Response
 from bot.db.session import create_engine, create_session_factory, unit_of_work
 from bot.sandbox import Emulator
 from bot.services.catalog import ensure_version
 from bot.services.clock import SystemClock
 from bot.services.cohorts import create_cohort
-from bot.curriculum.loader import LoadedProgram, load_program
-from tests.e2e.test_cohort_run import lesson_days
 
 PEOPLE = 40
 

@@ -19,7 +19,7 @@ async def test_join_consent_lesson_and_answers(harness: Harness) -> None:
     ana.send_command("start", cohort.invite_code)
     welcome = await harness.wait_for_text(ana.id, "Welcome to Mini Resilience")
     assert "3 days" not in welcome.text  # weeks, not days
-    consent = await harness.wait_for_text(ana.id, "Before we start")
+    consent = await harness.wait_for_text(ana.id, "Please read before you start")
     assert [b[0] for row in consent.buttons for b in row] == ["I agree", "No, thanks"]
 
     ana.press_button(consent, "I agree")
@@ -45,7 +45,7 @@ async def test_decline_keeps_only_the_refusal(harness: Harness) -> None:
     cohort = await harness.create_cohort()
     ben = harness.user(1002, "Ben")
     ben.send_command("start", cohort.invite_code)
-    consent = await harness.wait_for_text(ben.id, "Before we start")
+    consent = await harness.wait_for_text(ben.id, "Please read before you start")
     ben.press_button(consent, "No, thanks")
     await harness.wait_for_text(ben.id, "Nothing about you has been kept")
     async with harness.runtime.sessions() as session:
