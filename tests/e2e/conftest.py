@@ -133,8 +133,13 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-async def emulator() -> AsyncIterator[Emulator]:
-    async with Emulator() as emu:
+def emulator_rate_limits() -> bool:
+    return True
+
+
+@pytest.fixture
+async def emulator(emulator_rate_limits: bool) -> AsyncIterator[Emulator]:
+    async with Emulator(rate_limits=emulator_rate_limits) as emu:
         yield emu
 
 

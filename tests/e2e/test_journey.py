@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from bot.db.models import ConsentRefusal, Participant, Response
 from tests.e2e.conftest import Harness
+
+
+@pytest.fixture
+def settings_overrides() -> dict:
+    return {"send_rate_per_second": 0}
+
+
+@pytest.fixture
+def emulator_rate_limits() -> bool:
+    return False
 
 
 async def _responses(harness: Harness) -> list[Response]:
