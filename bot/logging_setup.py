@@ -1,4 +1,4 @@
-"""Logging that never prints the bot token."""
+"""Logging that never prints the bot token or what participants write."""
 
 from __future__ import annotations
 
@@ -28,7 +28,57 @@ class RedactTokens(logging.Filter):
         return True
 
 
+# python-telegram-bot logs every request and response body at DEBUG: participants' messages,
+# the bot's replies. Keep the endpoint, drop the body.
+_PAYLOAD_MESSAGES = {
+    "Calling Bot API endpoint `%s` with parameters `%s`": "Calling Bot API endpoint `%s`",
+    "Call to Bot API endpoint `%s` finished with return value `%s`": (
+        "Call to Bot API endpoint `%s` finished"
+    ),
+    "Processing update %s": "Processing an update",
+    "Dropping pending update: %s": "Dropping a pending update",
+}
+_secrets: set[str] = set()
+_redactor = RedactTokens()
+_factory_installed = False
+
+
+def _clean_record(record: logging.LogRecord) -> None:
+    replacement = _PAYLOAD_MESSAGES.get(record.msg) if isinstance(record.msg, str) else None
+    if replacement is not None:
+        keep = replacement.count("%s")
+        args = record.args if isinstance(record.args, tuple) else ()
+        record.msg, record.args = replacement, tuple(args[:keep])
+    try:
+        message = record.getMessage()
+    except Exception:  # a malformed call: leave it to the handler to report
+        return
+    redacted = _redactor._redact(message)
+    if redacted != message:
+        record.msg, record.args = redacted, None
+
+
+def protect_log_records(secrets: list[str] | None = None) -> None:
+    """Clean every log record where it is made, whichever handler receives it (a file,
+    the console, pytest's caplog): library request/response bodies are cut, tokens redacted."""
+    global _factory_installed, _redactor
+    _secrets.update(s for s in secrets or [] if s)
+    _redactor = RedactTokens(sorted(_secrets))
+    if _factory_installed:
+        return
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _clean_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+    _factory_installed = True
+
+
 def configure_logging(level: str, secrets: list[str] | None = None) -> None:
+    protect_log_records(secrets)
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactTokens(secrets))
@@ -38,3 +88,4 @@ def configure_logging(level: str, secrets: list[str] | None = None) -> None:
     # httpx logs every request URL, and Bot API URLs contain the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

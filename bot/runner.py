@@ -9,9 +9,10 @@ import signal
 from collections.abc import AsyncIterator
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -65,12 +66,31 @@ async def serve(settings: Settings) -> None:
     log.info("stopped")
 
 
-def run_forever(settings: Settings) -> int:
+def check_startup(settings: Settings) -> None:
+    """Fail fast, in one line, on what would otherwise surface as a traceback later."""
+    from bot.curriculum.loader import CurriculumError, load_catalog
     from bot.db.migrate import upgrade
+
+    try:
+        catalog = load_catalog(settings.curricula_dir)
+    except CurriculumError as exc:
+        raise ConfigError(
+            f"CURRICULA_DIR: {exc.problems[0]} (see 'resilience-bot curricula validate')"
+        ) from None
+    if not catalog:
+        raise ConfigError(f"CURRICULA_DIR: no curriculum files in {settings.curricula_dir}")
+    try:
+        upgrade(settings.database_url)
+    except (OSError, SQLAlchemyError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        raise ConfigError(f"DATABASE_URL: cannot open the database ({reason})") from None
+
+
+def run_forever(settings: Settings) -> int:
     from bot.logging_setup import configure_logging
 
     token = settings.require_token()
     configure_logging(settings.log_level, secrets=[token])
-    upgrade(settings.database_url)
+    check_startup(settings)
     asyncio.run(serve(settings))
     return 0

@@ -180,3 +180,27 @@ def test_every_command_has_help() -> None:
     ):
         result = cli(*args)
         assert result.returncode == 0 and "usage:" in result.stdout, args
+
+
+def test_run_with_bad_curriculum_or_database_is_one_line(tmp_path) -> None:
+    bad = tmp_path / "curricula"
+    bad.mkdir()
+    (bad / "x.yaml").write_text(VALID_MINIMAL.replace("weeks:", "colour: blue\nweeks:"))
+    env = {"TELEGRAM_BOT_TOKEN": "123:abc", "CURRICULA_DIR": str(bad)}
+    result = cli("run", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1].startswith("resilience-bot: CURRICULA_DIR:")
+    assert "unknown key 'colour'" in result.stderr and "Traceback" not in result.stderr
+
+    env = {
+        "TELEGRAM_BOT_TOKEN": "123:abc",
+        "CURRICULA_DIR": str(CURRICULA),
+        "DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    }
+    result = cli("run", env=env, cwd=tmp_path)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("resilience-bot: DATABASE_URL: cannot open the database")
+    )

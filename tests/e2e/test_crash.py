@@ -176,3 +176,20 @@ def lesson_days_for(emulator: Emulator, user_id: int) -> list[int]:
         for m in emulator.bot_messages(user_id)
         if (m.text or "").startswith("Day ") and " of 3 ·" in m.text
     ]
+
+
+async def test_run_polls_the_configured_server_and_stops_cleanly(
+    database_url: str, curricula_dir: Path, tmp_path: Path
+) -> None:
+    async with Emulator() as emulator:
+        bot = await _start_bot(_bot_process_env(database_url, curricula_dir, emulator), tmp_path)
+        try:
+            await emulator.wait_for(lambda: emulator.counters.requests["getUpdates"] >= 1, 30)
+            assert emulator.counters.requests["getMe"] >= 1
+            assert emulator.commands["default"]  # the command menu was published
+        finally:
+            bot.send_signal(signal.SIGTERM)
+            code = await asyncio.wait_for(bot.wait(), 20)
+        stderr = (await bot.stderr.read()).decode()
+    assert code == 0, stderr
+    assert emulator.token not in stderr
