@@ -21,9 +21,9 @@ from bot.db.models import (
 )
 from bot.services.catalog import program_of
 from bot.services.clock import ProgramClock
-from bot.services.cohorts import CohortView, check_timezone, find_by_invite
+from bot.services.cohorts import CohortView, check_timezone, cohort_day, find_by_invite
 from bot.services.outbox import fail_pending_for_chat
-from bot.services.schedule import current_day, plan_next
+from bot.services.schedule import plan_next
 
 ENGAGED = (
     ParticipantStatus.PENDING,
@@ -104,9 +104,7 @@ async def begin_join(
     view = await find_by_invite(session=session, code=code)
     if view is None:
         return JoinOutcome(JoinResult.UNKNOWN_CODE)
-    day = current_day(
-        clock=clock, cohort=view.cohort, participant=Participant(chat_id=0, cohort_id=0), now=now
-    )
+    day = cohort_day(cohort=view.cohort, clock=clock, now=now)
     if view.cohort.status == CohortStatus.CLOSED or day > view.program.length_days:
         return JoinOutcome(JoinResult.CLOSED, cohort=view)
     existing = await current_enrollment(session=session, telegram_user_id=telegram_user_id)
