@@ -33,6 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "If you change your mind, open the invite link again."
         ),
         "consent_already": "You've already answered this. Send /help to see what you can do.",
+        "consent_pending": "To start, please tap “I agree” under the message above (or “No, thanks”).",
         "join_no_code": (
             "Hello! This bot runs group resilience programs. To join one, open the invite link "
             "your facilitator shared with you."
@@ -168,7 +169,7 @@ TEXTS["en"].update(
         "fac_button_cancel": "Cancel",
         "fac_nudge_none": "Nobody in <b>{name}</b> is slipping right now.",
         "fac_nudge_preview": (
-            "A check-in goes to {count} people in <b>{name}</b> with no answer on their last "
+            "A check-in goes to {people} in <b>{name}</b> with no answer on their last "
             "{days} days: {names}\n\nThey'll read:\n\n{message}"
         ),
         "fac_nudge_message": (
@@ -218,6 +219,7 @@ TEXTS["en"].update(
         ),
         "fac_new_bad_timezone": "I don't know “{tz}”.{hint}",
         "fac_new_time": "At what time should lessons arrive (their local time)?",
+        "fac_new_cancelled": "Cancelled. No cohort was created.",
         "fac_new_done": (
             "Done! <b>{name}</b> starts on {date}, lessons at {time} ({tz}).\n\n"
             "Share this invite link with participants:\n{link}\n\n"
@@ -226,6 +228,63 @@ TEXTS["en"].update(
         "fac_button_today": "Today",
         "fac_button_tomorrow": "Tomorrow",
         "fac_button_monday": "Next Monday",
+    }
+)
+
+
+# --- safety alerts and data rights ---------------------------------------------------------
+TEXTS["en"].update(
+    {
+        # facilitators: alerts
+        "alert_head": "🚨 <b>Safety alert</b> · {cohort} · {category}",
+        "alert_body_text": "{name} wrote:\n{message}",
+        "alert_body_scale": "{name}: {detail}",
+        "alert_scale_detail": "answered {values} to “{prompt}”, {count} times in a row.",
+        "alert_footer": (
+            "They got the crisis resources right away. Please check in with them soon, and tap "
+            "<b>I'm on it</b> so the others know."
+        ),
+        "alert_button_ack": "I'm on it",
+        "alert_taken": "✅ <b>{name}</b> is on it.",
+        "alert_escalated": "⏰ <b>No one has taken this alert on after {minutes} minutes.</b>",
+        "alert_cat_self_harm": "possible self-harm",
+        "alert_cat_harm_to_others": "possible harm to others",
+        "alert_cat_abuse": "possible abuse",
+        "alert_cat_low_scale": "low answers in a row",
+        "alert_deleted_participant": "<i>participant deleted their data</i>",
+        "alert_text_deleted": "<i>(text deleted)</i>",
+        "alert_ack_done": "Thank you. The others can see you're on it.",
+        "alert_ack_already": "{name} is already on it.",
+        "alert_ack_not_allowed": "This alert isn't for one of your cohorts.",
+        "alert_ack_not_found": "This alert no longer exists.",
+        "alerts_open_header": "<b>Open safety alerts: {count}</b>",
+        "alerts_none_open": "None right now.",
+        "alerts_recent_header": "<b>Handled in the last 7 days</b>",
+        "alerts_line": "<b>#{id}</b> · {cohort} · {name} · {category} · {when}\n{what}",
+        "alerts_line_taken": "✅ {name} is on it",
+        "alerts_line_escalated": "⏰ sent on to the administrators",
+        "alerts_button_ack": "I'm on it: #{id}",
+        "alerts_more": "(the newest {count} are shown)",
+        # participants: your data
+        "mydata_caption": (
+            "Here is everything I store about you, as a file. It has your profile, your consent "
+            "and all your answers. Send /delete if you want it erased."
+        ),
+        "mydata_none": "I don't have any data about you.",
+        "delete_confirm": (
+            "<b>Delete your data?</b>\n\n"
+            "This erases your answers and your name for good, and you leave the program. "
+            "Your facilitator will only see that someone deleted their data. "
+            "This can't be undone."
+        ),
+        "delete_button_yes": "Yes, delete everything",
+        "delete_button_no": "No, keep it",
+        "delete_done": (
+            "Done. Your answers and your name are erased and you've left the program. "
+            "Thank you for the part you took. Take good care."
+        ),
+        "delete_cancelled": "Nothing was deleted.",
+        "delete_nothing": "I don't have any data about you, so there's nothing to delete.",
     }
 )
 

@@ -54,6 +54,14 @@ async def _enrollment(update: Update, context: BotContext) -> Enrollment | None:
     return enrollment
 
 
+async def _enrollment_or_explain(update: Update, context: BotContext) -> Enrollment | None:
+    """The sender's enrollment, or None after telling them kindly how to join."""
+    enrollment = await _enrollment(update, context)
+    if enrollment is None and update.effective_chat is not None:
+        await context.reply(update.effective_chat.id, text("not_enrolled", _language(update)))
+    return enrollment
+
+
 def _when_text(enrollment: Enrollment, context: BotContext, language: str | None) -> str:
     clock = context.runtime.program_clock
     if clock.day_length_seconds is not None:
@@ -241,10 +249,8 @@ async def text_message(update: Update, context: BotContext) -> None:
     if enrollment is None:
         await context.reply(message.chat_id, text("not_enrolled", lang))
         return
-    if enrollment.participant.status != participants.ParticipantStatus.ACTIVE and (
-        enrollment.participant.status != participants.ParticipantStatus.PAUSED
-    ):
-        await context.reply(message.chat_id, text("consent_already", lang))
+    if enrollment.participant.status == participants.ParticipantStatus.PENDING:
+        await context.reply(message.chat_id, text("consent_pending", lang))
         return
     outcome = await answers.record_text_answer(
         session=context.session,
@@ -299,9 +305,8 @@ async def media_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = _language(update)
-    enrollment = await _enrollment(update, context)
+    enrollment = await _enrollment_or_explain(update, context)
     if enrollment is None:
-        await context.reply(message.chat_id, text("not_enrolled", lang))
         return
     media_type, file_id = _media(message)
     await answers.record_media(
@@ -337,9 +342,8 @@ async def today(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = _language(update)
-    enrollment = await _enrollment(update, context)
+    enrollment = await _enrollment_or_explain(update, context)
     if enrollment is None:
-        await context.reply(message.chat_id, text("not_enrolled", lang))
         return
     from bot.services.rendering import lesson_messages, prompt_keyboard, prompt_message
 
@@ -398,9 +402,8 @@ async def pause(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = _language(update)
-    enrollment = await _enrollment(update, context)
+    enrollment = await _enrollment_or_explain(update, context)
     if enrollment is None:
-        await context.reply(message.chat_id, text("not_enrolled", lang))
         return
     result = await participants.pause(
         session=context.session, enrollment=enrollment, now=context.now
@@ -413,9 +416,8 @@ async def resume(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = _language(update)
-    enrollment = await _enrollment(update, context)
+    enrollment = await _enrollment_or_explain(update, context)
     if enrollment is None:
-        await context.reply(message.chat_id, text("not_enrolled", lang))
         return
     result = await participants.resume(
         session=context.session,
@@ -436,9 +438,8 @@ async def stop(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = _language(update)
-    enrollment = await _enrollment(update, context)
+    enrollment = await _enrollment_or_explain(update, context)
     if enrollment is None:
-        await context.reply(message.chat_id, text("not_enrolled", lang))
         return
     await _confirm_stop(context, enrollment, message.chat_id, lang)
 
@@ -486,9 +487,8 @@ async def timezone(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     lang = _language(update)
-    enrollment = await _enrollment(update, context)
+    enrollment = await _enrollment_or_explain(update, context)
     if enrollment is None:
-        await context.reply(message.chat_id, text("not_enrolled", lang))
         return
     name = " ".join(context.args or []).strip()
     if not name:

@@ -97,6 +97,30 @@ async def _store_and_advance(
     )
 
 
+def _new_response(
+    enrollment: Enrollment,
+    *,
+    key: str,
+    day: int,
+    prompt_id: str,
+    answer_type: str,
+    now: datetime,
+    **fields: object,
+) -> Response:
+    participant = enrollment.participant
+    return Response(
+        dedupe_key=key,
+        participant_id=participant.id,  # type: ignore[arg-type]
+        cohort_id=participant.cohort_id,
+        curriculum_version_id=enrollment.version.id,  # type: ignore[arg-type]
+        day=day,
+        prompt_id=prompt_id,
+        answer_type=answer_type,
+        answered_at=now,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
 class ButtonResult(StrEnum):
     RECORDED = "recorded"
     CHANGED = "changed"
@@ -145,18 +169,16 @@ async def record_button_answer(
         existing.value, existing.text, existing.edited_at = value, label, now
         session.add(existing)
         return ButtonOutcome(ButtonResult.CHANGED, label)
-    response = Response(
-        dedupe_key=key,
-        participant_id=participant.id,  # type: ignore[arg-type]
-        cohort_id=participant.cohort_id,
-        curriculum_version_id=enrollment.version.id,  # type: ignore[arg-type]
+    response = _new_response(
+        enrollment,
+        key=key,
         day=day,
         prompt_id=prompt.id,
         answer_type="scale" if isinstance(prompt, ScalePrompt) else "choice",
+        now=now,
         value=value,
         text=label,
         prompt_message_id=message_id,
-        answered_at=now,
     )
     await _store_and_advance(
         session=session,
@@ -251,18 +273,16 @@ async def record_text_answer(
             await _store_note(session, enrollment, key, message_id, text, target, now)
             return TextOutcome(TextResult.NEEDS_BUTTON)
         answer_type = "scale"
-    response = Response(
-        dedupe_key=key,
-        participant_id=enrollment.participant.id,  # type: ignore[arg-type]
-        cohort_id=enrollment.participant.cohort_id,
-        curriculum_version_id=enrollment.version.id,  # type: ignore[arg-type]
+    response = _new_response(
+        enrollment,
+        key=key,
         day=day,
         prompt_id=prompt_id,
         answer_type=answer_type,
+        now=now,
         value=value,
         text=text,
         telegram_message_id=message_id,
-        answered_at=now,
     )
     already = (day, prompt_id) not in {(p.day, p.prompt_id) for p in open_list}
     if already:
@@ -294,17 +314,15 @@ async def _store_note(
     participant = enrollment.participant
     day, prompt_id = target or (max((participant.next_day or 1) - 1, 0), "unprompted")
     session.add(
-        Response(
-            dedupe_key=key,
-            participant_id=participant.id,  # type: ignore[arg-type]
-            cohort_id=participant.cohort_id,
-            curriculum_version_id=enrollment.version.id,  # type: ignore[arg-type]
+        _new_response(
+            enrollment,
+            key=key,
             day=day,
             prompt_id=prompt_id,
             answer_type="note",
+            now=now,
             text=text,
             telegram_message_id=message_id,
-            answered_at=now,
         )
     )
     participant.last_activity_at = now
@@ -349,18 +367,16 @@ async def record_media(
     if not open_list:
         day = max((enrollment.participant.next_day or 1) - 1, 0)
         prompt_id = "unprompted"
-    response = Response(
-        dedupe_key=key,
-        participant_id=enrollment.participant.id,  # type: ignore[arg-type]
-        cohort_id=enrollment.participant.cohort_id,
-        curriculum_version_id=enrollment.version.id,  # type: ignore[arg-type]
+    response = _new_response(
+        enrollment,
+        key=key,
         day=day,
         prompt_id=prompt_id,
         answer_type=media_type,
+        now=now,
         text=caption,
         file_id=file_id,
         telegram_message_id=message_id,
-        answered_at=now,
     )
     session.add(response)
     enrollment.participant.last_activity_at = now
