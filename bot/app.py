@@ -15,6 +15,7 @@ from bot.handlers.context import BotContext
 from bot.handlers.registry import publish_commands, register
 from bot.inbox import Inbox
 from bot.runtime import Runtime
+from bot.scheduling.digest import DIGEST_INTERVAL_SECONDS, digest_job
 from bot.scheduling.ratelimit import RateLimiter
 from bot.scheduling.sender import Sender
 from bot.scheduling.tick import run_tick
@@ -99,6 +100,7 @@ def _post_init(settings: Settings, clock: Clock, poll_timeout: int):  # type: ig
             # once: run however late (no grace limit), and fold missed runs into one.
             job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
+        application.job_queue.run_repeating(digest_job, interval=DIGEST_INTERVAL_SECONDS, first=1)
 
     return post_init
 

@@ -121,16 +121,29 @@ def cmd_curricula_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_db(settings: Settings, work: Callable[..., Any]) -> Any:
-    """Upgrade the database, then run `work(session)` in one committed unit of work."""
+def _run_db(settings: Settings, work: Callable[..., Any], *, read_only: bool = False) -> Any:
+    """Upgrade the database, then run `work(session)` in one committed unit of work.
+
+    `read_only` work is rolled back; on SQLite it reads without taking the write lock, so a
+    long read (an export) never holds up a running bot.
+    """
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     from bot.db.migrate import upgrade
     from bot.db.session import create_engine, create_session_factory, unit_of_work
 
     upgrade(settings.database_url)
+    url = settings.database_url
 
     async def _main() -> Any:
-        engine = create_engine(settings.database_url)
+        if read_only and url.startswith("sqlite"):
+            engine = create_async_engine(url)
+        else:
+            engine = create_engine(url)
         try:
+            if read_only:
+                async with create_session_factory(engine)() as session:
+                    return await work(session)
             async with unit_of_work(create_session_factory(engine)) as session:
                 return await work(session)
         finally:
@@ -224,6 +237,317 @@ def cmd_cohort_list(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+# --- facilitator commands: cohorts, reports, exports, facilitators ------------------------
+
+
+def _now() -> Any:
+    from bot.services.clock import SystemClock
+
+    return SystemClock().now()
+
+
+async def _existing_cohort(session: Any, cohort_id: int) -> Any:
+    from bot.db.models import Cohort
+
+    cohort = await session.get(Cohort, cohort_id)
+    if cohort is None:
+        raise CliError(f"cohort {cohort_id} not found (see 'resilience-bot cohort list')")
+    return cohort
+
+
+def cmd_cohort_show(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.clock import ProgramClock
+    from bot.services.cohorts import list_cohorts
+    from bot.services.facilitators import list_facilitators
+
+    async def work(session: Any) -> dict[str, Any]:
+        cohort = await _existing_cohort(session, args.id)
+        (summary,) = await list_cohorts(
+            session=session,
+            clock=ProgramClock(settings.day_length_seconds),
+            now=_now(),
+            cohort_ids={args.id},
+        )
+        people = await list_facilitators(session=session, cohort_id=args.id)
+        return {
+            **asdict(summary),
+            "invite_link": _deep_link(settings, cohort.invite_code),
+            "group_chat_id": cohort.group_chat_id,
+            "closed_at": cohort.closed_at,
+            "facilitators": [p.telegram_user_id for p in people],
+        }
+
+    result = _run_db(settings, work)
+    if args.json:
+        _print_json(result)
+        return 0
+    for key in ("id", "name", "program_id", "status", "start_date", "timezone", "delivery_time"):
+        print(f"{key:<14} {result[key]}")
+    print(f"{'day':<14} {result['day']}/{result['length_days']}")
+    print(f"{'active':<14} {result['active']} of {result['participants']}")
+    print(f"{'invite':<14} {result['invite_link'] or result['invite_code']}")
+    print(f"{'group chat':<14} {result['group_chat_id'] or '(not linked)'}")
+    print(f"{'facilitators':<14} {', '.join(map(str, result['facilitators'])) or '(none)'}")
+    return 0
+
+
+def cmd_cohort_close(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.facilitators import audit, close_cohort
+
+    async def work(session: Any) -> dict[str, Any]:
+        await _existing_cohort(session, args.id)
+        now = _now()
+        cohort = await close_cohort(session=session, cohort_id=args.id, now=now)
+        await audit(session=session, actor=None, action="close", cohort_id=args.id, now=now)
+        return {
+            "id": cohort.id,
+            "name": cohort.name,
+            "status": cohort.status,
+            "closed_at": cohort.closed_at,
+        }
+
+    result = _run_db(settings, work)
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"Closed cohort {result['id']} ({result['name']}): nothing more will be sent.")
+    return 0
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.clock import ProgramClock
+    from bot.services.facilitators import audit
+    from bot.services.reports import build_report, render_report_text, report_to_dict
+
+    async def work(session: Any) -> Any:
+        await _existing_cohort(session, args.cohort)
+        now = _now()
+        report = await build_report(
+            session=session,
+            cohort_id=args.cohort,
+            now=now,
+            clock=ProgramClock(settings.day_length_seconds),
+            at_risk_days=settings.at_risk_days,
+        )
+        await audit(
+            session=session,
+            actor=None,
+            action="report",
+            cohort_id=args.cohort,
+            detail="cli",
+            now=now,
+        )
+        return report
+
+    report = _run_db(settings, work)
+    if args.json:
+        _print_json(report_to_dict(report))
+    else:
+        print(render_report_text(report))
+    return 0
+
+
+def cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """Stream every answer to a file (constant memory), with progress on a terminal.
+
+    On SQLite the rows are read outside a write transaction, so a long export never holds up
+    the running bot; the file appears under its name only once it is complete.
+    """
+    import os
+
+    from bot.services.clock import ProgramClock
+    from bot.services.export import count_answers, write_export
+    from bot.services.facilitators import audit
+
+    to_stdout = args.output == "-"
+    show_progress = sys.stderr.isatty() and not to_stdout
+    target = Path(args.output)
+    partial = target.with_name(target.name + ".part")
+
+    def progress_printer(total: int) -> Callable[[int], None]:
+        def progress(done: int) -> None:
+            share = done * 100 // total if total else 100
+            print(
+                f"\rExporting: {done:,} of {total:,} answers ({share}%)",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        return progress
+
+    async def export(session: Any) -> int:
+        await _existing_cohort(session, args.cohort)
+        total = await count_answers(session=session, cohort_id=args.cohort)
+        try:
+            out = sys.stdout if to_stdout else partial.open("w", encoding="utf-8", newline="")
+        except OSError as exc:
+            raise CliError(f"--output: cannot write {args.output}: {exc.strerror}") from None
+        try:
+            count = await write_export(
+                session=session,
+                cohort_id=args.cohort,
+                fmt=args.format,
+                out=out,
+                clock=ProgramClock(settings.day_length_seconds),
+                on_progress=progress_printer(total) if show_progress else None,
+            )
+        except BaseException:
+            if not to_stdout:
+                out.close()
+                partial.unlink(missing_ok=True)
+            raise
+        if not to_stdout:
+            out.close()
+            os.replace(partial, target)
+        if show_progress:
+            print(file=sys.stderr)
+        return count
+
+    async def record(session: Any) -> None:
+        await audit(
+            session=session,
+            actor=None,
+            action="export",
+            cohort_id=args.cohort,
+            detail=f"cli, {args.format}, {count} answers",
+            now=_now(),
+        )
+
+    count = _run_db(settings, export, read_only=True)
+    _run_db(settings, record)
+    summary = {
+        "cohort_id": args.cohort,
+        "format": args.format,
+        "output": args.output,
+        "answers": count,
+    }
+    if args.json and not to_stdout:
+        _print_json(summary)
+    else:
+        print(
+            json.dumps(summary) if args.json else f"Exported {count} answers to {args.output}",
+            file=sys.stderr if to_stdout else sys.stdout,
+        )
+    return 0
+
+
+def cmd_facilitator_add(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.facilitators import add_facilitator, audit
+
+    async def work(session: Any) -> bool:
+        await _existing_cohort(session, args.cohort)
+        now = _now()
+        added = await add_facilitator(
+            session=session,
+            cohort_id=args.cohort,
+            telegram_user_id=args.telegram_id,
+            added_by=None,
+            now=now,
+        )
+        if added:
+            await audit(
+                session=session,
+                actor=None,
+                action="facilitator-added",
+                cohort_id=args.cohort,
+                detail=f"cli: {args.telegram_id}",
+                now=now,
+            )
+        return added
+
+    added = _run_db(settings, work)
+    if args.json:
+        _print_json({"cohort_id": args.cohort, "telegram_id": args.telegram_id, "added": added})
+    elif added:
+        print(f"{args.telegram_id} now facilitates cohort {args.cohort}")
+    else:
+        print(f"{args.telegram_id} already facilitates cohort {args.cohort}")
+    return 0
+
+
+def cmd_facilitator_remove(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.facilitators import audit, remove_facilitator
+
+    async def work(session: Any) -> bool:
+        await _existing_cohort(session, args.cohort)
+        removed = await remove_facilitator(
+            session=session, cohort_id=args.cohort, telegram_user_id=args.telegram_id
+        )
+        if removed:
+            await audit(
+                session=session,
+                actor=None,
+                action="facilitator-removed",
+                cohort_id=args.cohort,
+                detail=f"cli: {args.telegram_id}",
+                now=_now(),
+            )
+        return removed
+
+    removed = _run_db(settings, work)
+    if args.json:
+        _print_json({"cohort_id": args.cohort, "telegram_id": args.telegram_id, "removed": removed})
+    elif removed:
+        print(f"{args.telegram_id} no longer facilitates cohort {args.cohort}")
+    else:
+        raise CliError(f"{args.telegram_id} is not a facilitator of cohort {args.cohort}")
+    return 0
+
+
+def cmd_facilitator_list(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.facilitators import list_facilitators
+
+    async def work(session: Any) -> list[dict[str, Any]]:
+        if args.cohort is not None:
+            await _existing_cohort(session, args.cohort)
+        rows = await list_facilitators(session=session, cohort_id=args.cohort)
+        return [asdict(r) for r in rows]
+
+    rows = _run_db(settings, work)
+    if args.json:
+        _print_json({"administrators": sorted(settings.facilitator_ids), "facilitators": rows})
+        return 0
+    admins = ", ".join(map(str, sorted(settings.facilitator_ids))) or "(none)"
+    print(f"Administrators (FACILITATOR_IDS, see every cohort): {admins}")
+    for row in rows:
+        row["name"] = row["display_name"] or ""
+        row["cohort"] = f"{row['cohort_id']} {row['cohort_name']}"
+    _print_table(rows, ["cohort", "telegram_user_id", "name", "added_at"])
+    return 0
+
+
+def cmd_facilitator_invite(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.services.facilitators import INVITE_PREFIX, create_invite
+
+    async def work(session: Any) -> dict[str, Any]:
+        cohort = await _existing_cohort(session, args.cohort)
+        invite = await create_invite(
+            session=session, cohort_id=args.cohort, created_by=None, now=_now()
+        )
+        payload = INVITE_PREFIX + invite.code
+        return {
+            "cohort_id": cohort.id,
+            "cohort_name": cohort.name,
+            "payload": payload,
+            "invite_link": _deep_link(settings, payload),
+            "valid_days": 7,
+        }
+
+    result = _run_db(settings, work)
+    if args.json:
+        _print_json(result)
+    elif result["invite_link"]:
+        print(f"Facilitator invite for {result['cohort_name']} (single use, 7 days):")
+        print(result["invite_link"])
+    else:
+        print(
+            f"Facilitator invite: send /start {result['payload']} to the bot (single use, "
+            "7 days). Set BOT_USERNAME to print a link."
+        )
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------
 
 
@@ -279,6 +603,47 @@ def build_parser() -> argparse.ArgumentParser:
     cohort_list = cohort.add_parser("list", help="list cohorts")
     cohort_list.add_argument("--json", action="store_true", help="print JSON")
     cohort_list.set_defaults(handler=cmd_cohort_list)
+    show = cohort.add_parser("show", help="one cohort: day, people, invite, facilitators")
+    show.add_argument("id", type=int, help="cohort id")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    show.set_defaults(handler=cmd_cohort_show)
+    close = cohort.add_parser("close", help="close a cohort: no more joining, nothing more sent")
+    close.add_argument("id", type=int, help="cohort id")
+    close.add_argument("--json", action="store_true", help="print JSON")
+    close.set_defaults(handler=cmd_cohort_close)
+
+    report = commands.add_parser("report", help="a cohort's engagement report (as in the chat)")
+    report.add_argument("cohort", type=int, help="cohort id")
+    report.add_argument("--json", action="store_true", help="print JSON")
+    report.set_defaults(handler=cmd_report)
+
+    export = commands.add_parser("export", help="all answers of a cohort to a CSV or JSONL file")
+    export.add_argument("cohort", type=int, help="cohort id")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv", help="csv or jsonl")
+    export.add_argument("--output", required=True, help="file to write ('-' for stdout)")
+    export.add_argument("--json", action="store_true", help="print the summary as JSON")
+    export.set_defaults(handler=cmd_export)
+
+    facilitator = commands.add_parser(
+        "facilitator", help="who may see which cohort"
+    ).add_subparsers(dest="facilitator_command", required=True, metavar="ACTION")
+    for name, handler, text in (
+        ("add", cmd_facilitator_add, "give a Telegram user access to a cohort"),
+        ("remove", cmd_facilitator_remove, "take a Telegram user's access away"),
+    ):
+        action = facilitator.add_parser(name, help=text)
+        action.add_argument("--cohort", type=int, required=True, help="cohort id")
+        action.add_argument("--telegram-id", type=int, required=True, help="Telegram user id")
+        action.add_argument("--json", action="store_true", help="print JSON")
+        action.set_defaults(handler=handler)
+    fac_list = facilitator.add_parser("list", help="administrators and facilitators")
+    fac_list.add_argument("--cohort", type=int, help="only this cohort")
+    fac_list.add_argument("--json", action="store_true", help="print JSON")
+    fac_list.set_defaults(handler=cmd_facilitator_list)
+    invite = facilitator.add_parser("invite", help="a single-use facilitator invite link")
+    invite.add_argument("--cohort", type=int, required=True, help="cohort id")
+    invite.add_argument("--json", action="store_true", help="print JSON")
+    invite.set_defaults(handler=cmd_facilitator_invite)
     return parser
 
 

@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import participant
+from bot.handlers import facilitator, participant
 
 Callback = Callable[..., Coroutine[Any, Any, None]]
 PRIVATE = filters.ChatType.PRIVATE
@@ -40,6 +40,25 @@ COMMANDS: list[Command] = [
     Command("timezone", participant.timezone, "set your time zone"),
     Command("stop", participant.stop, "leave the program"),
     Command("help", participant.help_command, "what you can do"),
+    # Facilitators (everyone else gets the unknown-command reply):
+    Command("cohorts", facilitator.cohorts, "your cohorts at a glance", "facilitator"),
+    Command("report", facilitator.report, "engagement report for a cohort", "facilitator"),
+    Command("chart", facilitator.chart, "engagement chart (PNG)", "facilitator"),
+    Command("answers", facilitator.answers, "read a day's answers", "facilitator"),
+    Command("export", facilitator.export, "all answers as CSV or JSON Lines", "facilitator"),
+    Command("broadcast", facilitator.broadcast, "message everyone in a cohort", "facilitator"),
+    Command("nudge", facilitator.nudge, "check in with people who are slipping", "facilitator"),
+    Command("newcohort", facilitator.newcohort, "set up a new cohort", "facilitator"),
+    Command("digest", facilitator.digest, "daily summary: /digest 08:00 or off", "facilitator"),
+    Command(
+        "linkgroup", facilitator.linkgroup_private, "post daily themes to a group", "facilitator"
+    ),
+    Command(
+        "invitefacilitator",
+        facilitator.invite_facilitator,
+        "invite a co-facilitator",
+        "facilitator",
+    ),
 ]
 
 EXTRA_COMMANDS: list[Command] = []
@@ -60,7 +79,9 @@ def all_commands() -> list[Command]:
 def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
     """Every handler in the order it is tried."""
     return [
+        *facilitator.FIRST_HANDLERS,  # /start fac-<code>, before the participant /start
         *(CommandHandler(c.name, c.callback, filters=PRIVATE) for c in COMMANDS),
+        *facilitator.HANDLERS,
         *EXTRA_HANDLERS,
         *(CommandHandler(c.name, c.callback) for c in EXTRA_COMMANDS),
         CallbackQueryHandler(participant.consent_button, pattern=r"^consent:\d+:[yn]$"),
@@ -91,6 +112,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handlers(facilitator.PRE_HANDLERS, group=-1)  # typed /newcohort steps
     application.add_handlers(build_handlers())
 
 

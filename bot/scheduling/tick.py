@@ -12,6 +12,7 @@ from bot.db.models import Cohort, CohortStatus, CurriculumVersion, Delivery, Par
 from bot.db.models import ParticipantStatus as Status
 from bot.db.session import is_postgres
 from bot.services.catalog import program_of
+from bot.services.group_posts import queue_group_posts
 from bot.services.outbox import OutgoingMessage, enqueue
 from bot.services.schedule import deliver_due_day
 from bot.texts import text
@@ -118,4 +119,5 @@ async def run_tick(*, session: AsyncSession, clock, now: datetime) -> TickResult
     """Queue every program day and reminder due at `now`. The caller commits."""
     result = await queue_due_days(session=session, clock=clock, now=now)
     result.reminders = await queue_reminders(session=session, now=now)
+    await queue_group_posts(session=session, clock=clock, now=now)  # cohorts' group chats
     return result
