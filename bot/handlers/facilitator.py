@@ -633,9 +633,9 @@ async def _preview_nudge(context: BotContext, who: Who, cohort_id: int) -> None:
             people=_people(len(result.at_risk)),
             name=name,
             days=result.at_risk_days,
-            names=escape(", ".join(p.name for p in result.at_risk)),
+            names=escape(_names([p.name for p in result.at_risk])),
             message=text("fac_nudge_message", who.language, name=""),
-        )[:4000],
+        ),
         markup=_buttons(
             [
                 (text("fac_button_send", who.language), f"{PREFIX}:nudge:{cohort_id}:y"),
@@ -643,6 +643,11 @@ async def _preview_nudge(context: BotContext, who: Who, cohort_id: int) -> None:
             ]
         ),
     )
+
+
+def _names(names: list[str], shown: int = 40) -> str:
+    listed = ", ".join(_short(n, 40) for n in names[:shown])
+    return listed if len(names) <= shown else f"{listed} and {len(names) - shown} more"
 
 
 def _people(count: int) -> str:

@@ -79,7 +79,9 @@ def render_digest(
             )
         ]
         if report.newly_at_risk:
-            names = ", ".join(escape(p.name) for p in report.newly_at_risk)
+            names = ", ".join(escape(p.name) for p in report.newly_at_risk[:20])
+            if len(report.newly_at_risk) > 20:
+                names += f" and {len(report.newly_at_risk) - 20} more"
             lines.append(text("fac_digest_new_risk", language, names=names))
         if alerts.get(report.cohort_id):
             lines.append(text("fac_digest_alerts", language, count=alerts[report.cohort_id]))
