@@ -10,10 +10,13 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
 from bot.curriculum.loader import load_catalog
+from bot.db import crypto
 from bot.db.session import create_engine, create_session_factory, unit_of_work
+from bot.handlers import data_rights, safety
 from bot.handlers.context import BotContext
 from bot.handlers.registry import publish_commands, register
 from bot.inbox import Inbox
+from bot.logging_setup import protect_log_records
 from bot.runtime import Runtime
 from bot.scheduling.digest import DIGEST_INTERVAL_SECONDS, digest_job
 from bot.scheduling.ratelimit import RateLimiter
@@ -35,6 +38,8 @@ def build_application(
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """Build the Application; resources open in post_init and close in post_shutdown."""
     token = settings.require_token()
+    protect_log_records([token])  # no token or participant words in any log
+    crypto.configure(settings.answer_encryption_key, warn=True)
     clock = clock or SystemClock()
     builder = (
         ApplicationBuilder()
@@ -89,6 +94,8 @@ def _post_init(settings: Settings, clock: Clock, poll_timeout: int):  # type: ig
             bot_username=application.bot.username,
         )
         application.bot_data["runtime"] = runtime
+        safety.install(application, runtime)  # crisis-language hooks, escalation job
+        data_rights.install(application, runtime)  # retention purge job
         await publish_commands(application.bot, set(settings.facilitator_ids))
         assert application.job_queue is not None
         application.job_queue.run_repeating(

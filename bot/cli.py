@@ -548,6 +548,37 @@ def cmd_facilitator_invite(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    """Erase the answers of cohorts whose retention period is over (see bot/services/retention)."""
+    from bot.services.clock import ProgramClock, SystemClock
+    from bot.services.retention import purge_due
+
+    async def work(session: Any) -> list[dict[str, Any]]:
+        items = await purge_due(
+            session=session,
+            clock=ProgramClock(settings.day_length_seconds),
+            now=SystemClock().now(),
+            dry_run=args.dry_run,
+        )
+        return [item.as_dict() for item in items]
+
+    rows = _run_db(settings, work)
+    if args.json:
+        _print_json({"dry_run": args.dry_run, "cohorts": rows})
+        return 0
+    verb = "would be erased" if args.dry_run else "erased"
+    if not rows:
+        print("No cohort has reached the end of its retention period.")
+    for row in rows:
+        print(
+            f"Cohort {row['cohort_id']} ({row['name']}), ended {row['ended_at'][:10]}: "
+            f"{verb}: {row['answers']} answers, {row['alerts']} alert texts, "
+            f"{row['names']} names, {row['inbox_updates']} raw updates, "
+            f"{row['deliveries']} sent messages quoting them"
+        )
+    return 0
+
+
 # --- parser -------------------------------------------------------------------------------
 
 
@@ -644,6 +675,12 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--cohort", type=int, required=True, help="cohort id")
     invite.add_argument("--json", action="store_true", help="print JSON")
     invite.set_defaults(handler=cmd_facilitator_invite)
+    purge = commands.add_parser(
+        "purge", help="erase answers of cohorts past their retention period (Cohort.retention_days)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only show what would be erased")
+    purge.add_argument("--json", action="store_true", help="print JSON")
+    purge.set_defaults(handler=cmd_purge)
     return parser
 
 
@@ -651,6 +688,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
+        from bot.db import crypto  # answers and names, if ANSWER_ENCRYPTION_KEY is set
+
+        crypto.configure(settings.answer_encryption_key)
         code = args.handler(settings, args)
     except (ConfigError, CliError) as exc:
         print(f"resilience-bot: {exc}", file=sys.stderr)

@@ -50,6 +50,16 @@ class Settings(BaseSettings):
                 raise ValueError("expected comma-separated numeric Telegram user ids") from None
         return value
 
+    @field_validator("answer_encryption_key")
+    @classmethod
+    def _check_encryption_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        from bot.db.crypto import parse_keys
+
+        parse_keys(value.get_secret_value())  # a ValueError names what is expected, not the key
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _check_scheme(cls, value: str) -> str:

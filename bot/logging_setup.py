@@ -28,23 +28,43 @@ class RedactTokens(logging.Filter):
         return True
 
 
-# python-telegram-bot logs every request and response body at DEBUG: participants' messages,
-# the bot's replies. Keep the endpoint, drop the body.
+# At DEBUG, python-telegram-bot logs every request and response body (participants' messages,
+# the bot's replies) and aiosqlite every statement with its parameters (answers, names). Keep
+# what happened, drop the data: (logger name prefix, message) -> shorter message.
 _PAYLOAD_MESSAGES = {
-    "Calling Bot API endpoint `%s` with parameters `%s`": "Calling Bot API endpoint `%s`",
-    "Call to Bot API endpoint `%s` finished with return value `%s`": (
+    ("telegram", "Calling Bot API endpoint `%s` with parameters `%s`"): (
+        "Calling Bot API endpoint `%s`"
+    ),
+    ("telegram", "Call to Bot API endpoint `%s` finished with return value `%s`"): (
         "Call to Bot API endpoint `%s` finished"
     ),
-    "Processing update %s": "Processing an update",
-    "Dropping pending update: %s": "Dropping a pending update",
+    ("telegram", "Processing update %s"): "Processing an update",
+    ("telegram", "Dropping pending update: %s"): "Dropping a pending update",
+    ("aiosqlite", "executing %s"): "executing a statement",
+    ("aiosqlite", "operation %s completed"): "statement completed",
 }
 _secrets: set[str] = set()
 _redactor = RedactTokens()
 _factory_installed = False
 
 
+def _hide_statement_parameters(error: BaseException | None) -> None:
+    """SQLAlchemy errors print the statement's parameters (answers, names) in tracebacks."""
+    for _ in range(10):
+        if error is None:
+            return
+        if hasattr(error, "hide_parameters"):
+            error.hide_parameters = True
+        error = error.__cause__ or error.__context__
+
+
 def _clean_record(record: logging.LogRecord) -> None:
-    replacement = _PAYLOAD_MESSAGES.get(record.msg) if isinstance(record.msg, str) else None
+    if record.exc_info:
+        _hide_statement_parameters(record.exc_info[1])
+    prefix = record.name.split(".", 1)[0]
+    replacement = (
+        _PAYLOAD_MESSAGES.get((prefix, record.msg)) if isinstance(record.msg, str) else None
+    )
     if replacement is not None:
         keep = replacement.count("%s")
         args = record.args if isinstance(record.args, tuple) else ()

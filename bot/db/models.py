@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from bot.db.crypto import EncryptedText
 from bot.db.types import UTCDateTime, utcnow
 
 
@@ -91,7 +92,7 @@ class Participant(SQLModel, table=True):
     cohort_id: int = Field(foreign_key="cohorts.id", index=True)
     telegram_user_id: int = _bigint(index=True)
     chat_id: int = _bigint()
-    display_name: str | None = Field(default=None, sa_type=Text)
+    display_name: str | None = Field(default=None, sa_type=EncryptedText)
     language: str | None = Field(default=None, max_length=16)
     timezone: str | None = Field(default=None, max_length=64)
     consent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -215,13 +216,13 @@ class Response(SQLModel, table=True):
     prompt_id: str = Field(max_length=100)
     answer_type: str = Field(max_length=16)
     value: str | None = Field(default=None, max_length=200)
-    text: str | None = Field(default=None, sa_type=Text)
+    text: str | None = Field(default=None, sa_type=EncryptedText)
     file_id: str | None = Field(default=None, max_length=255)
     telegram_message_id: int | None = _bigint(nullable=True)
     prompt_message_id: int | None = _bigint(nullable=True)
     answered_at: datetime = _created()
     edited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    previous_text: str | None = Field(default=None, sa_type=Text)
+    previous_text: str | None = Field(default=None, sa_type=EncryptedText)
 
 
 class InboxUpdate(SQLModel, table=True):
@@ -249,7 +250,7 @@ class SafetyAlert(SQLModel, table=True):
     response_id: int | None = Field(default=None, foreign_key="responses.id")
     category: str = Field(max_length=32)
     matched: str | None = Field(default=None, sa_type=Text)
-    message_text: str | None = Field(default=None, sa_type=Text)
+    message_text: str | None = Field(default=None, sa_type=EncryptedText)
     created_at: datetime = _created()
     acknowledged_by: int | None = _bigint(nullable=True)
     acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

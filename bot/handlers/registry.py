@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import facilitator, participant
+from bot.handlers import data_rights, facilitator, participant, safety
 
 Callback = Callable[..., Coroutine[Any, Any, None]]
 PRIVATE = filters.ChatType.PRIVATE
@@ -39,6 +39,8 @@ COMMANDS: list[Command] = [
     Command("resume", participant.resume, "carry on after a break"),
     Command("timezone", participant.timezone, "set your time zone"),
     Command("stop", participant.stop, "leave the program"),
+    Command("mydata", data_rights.mydata, "get everything stored about you"),
+    Command("delete", data_rights.delete, "erase your answers and leave"),
     Command("help", participant.help_command, "what you can do"),
     # Facilitators (everyone else gets the unknown-command reply):
     Command("cohorts", facilitator.cohorts, "your cohorts at a glance", "facilitator"),
@@ -59,6 +61,7 @@ COMMANDS: list[Command] = [
         "invite a co-facilitator",
         "facilitator",
     ),
+    Command("alerts", safety.alerts_command, "open safety alerts", "facilitator"),
 ]
 
 EXTRA_COMMANDS: list[Command] = []
@@ -87,6 +90,8 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
         CallbackQueryHandler(participant.consent_button, pattern=r"^consent:\d+:[yn]$"),
         CallbackQueryHandler(participant.answer_button, pattern=r"^a:\d+:\d+:\d+:\d+$"),
         CallbackQueryHandler(participant.stop_button, pattern=r"^stop:\d+:[yn]$"),
+        *safety.HANDLERS,  # "I'm on it" on safety alerts
+        *data_rights.HANDLERS,  # /delete confirmation
         MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, participant.edited_message),
         MessageHandler(PRIVATE & filters.COMMAND, participant.unknown_command),
         MessageHandler(
