@@ -77,7 +77,9 @@ async def _journey(emulator: Emulator, code: str, wait_for_text: Any) -> None:
     await wait_for_text(ana.id, "You don't have to go through this alone")
     ana.edit(sent["message_id"], SECRET_ANSWER + " and a dog")
     ana.send_command("mydata")
-    await emulator.wait_for(lambda: any(m.document for m in emulator.bot_messages(ana.id)))
+    await emulator.wait_for(
+        lambda: any(m.document for m in emulator.bot_messages(ana.id)), timeout=30
+    )
 
 
 async def test_caplog_at_debug_has_no_token_and_no_answers(
@@ -142,16 +144,11 @@ async def test_run_subprocess_stderr_has_no_token_and_no_answers(
         SEND_RATE_PER_SECOND="0",
         LOG_LEVEL="DEBUG",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    output = tmp_path / "run.log"  # a file, not a pipe: DEBUG output would fill a pipe and stall
+    with output.open("wb") as sink:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=tmp_path, stdout=sink, stderr=sink
+        )
     try:
 
         async def wait_for_text(user_id: int, fragment: str) -> Any:
@@ -167,8 +164,8 @@ async def test_run_subprocess_stderr_has_no_token_and_no_answers(
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    log = stderr.decode() + stdout.decode()
+        await asyncio.wait_for(process.wait(), timeout=30)
+    log = output.read_text()
     assert "Calling Bot API endpoint `getUpdates`" in log  # DEBUG really was on
     assert "is running" in log
     assert _leaks(log) == []
