@@ -110,6 +110,11 @@ class SandboxClient:
         """Queue many user messages at once: [{"user_id": .., "text": ..}, ...]."""
         return (await self._call("POST", "/bulk_text", items))["count"]
 
+    async def bulk_users(self, user_ids: list[int], *, open_chat: bool = True) -> int:
+        """Create many users; with open_chat their private chats exist (no updates queued)."""
+        body = {"user_ids": list(user_ids), "open_chat": open_chat}
+        return (await self._call("POST", "/bulk_users", body))["count"]
+
     # -- groups -------------------------------------------------------------------------
     async def group(self, chat_id: int, title: str = "Group", supergroup: bool = False) -> int:
         body = {"title": title, "supergroup": supergroup}
@@ -145,6 +150,10 @@ class SandboxClient:
 
     async def counters(self) -> dict[str, Any]:
         return await self._call("GET", "/counters")
+
+    async def bot_message_stats(self) -> dict[str, int]:
+        """{"messages", "chats", "repeats"} over every bot message (repeats: sent twice)."""
+        return await self._call("GET", "/bot_message_stats")
 
     async def reset_counters(self) -> None:
         await self._call("POST", "/reset_counters")

@@ -177,6 +177,44 @@ async def bulk_text(request: web.Request) -> Any:
     return {"count": len(items)}
 
 
+async def bulk_users(request: web.Request) -> Any:
+    """Create many users at once: {"user_ids": [...], "open_chat": true} -> number created.
+
+    With open_chat the private chat exists as if each had pressed Start, but no update is
+    queued (benchmarks enroll people straight in the bot's database).
+    """
+    emu = request.app[EMULATOR_KEY]
+    body = await _body(request)
+    if not isinstance(body, dict) or not isinstance(body.get("user_ids"), list):
+        raise ValueError('expected {"user_ids": [...], "open_chat": bool}')
+    for user_id in body["user_ids"]:
+        user = emu.user(int(user_id), first_name=f"User{user_id}")
+        if body.get("open_chat", True):
+            emu.world.private_chat(user.id)
+    return {"count": len(body["user_ids"])}
+
+
+async def bot_message_stats(request: web.Request) -> Any:
+    """Totals over every bot message: how many, in how many chats, and repeats.
+
+    A repeat is a bot message whose text (or caption) and keyboard equal an earlier bot
+    message in the same chat: a message delivered twice.
+    """
+    emu = request.app[EMULATOR_KEY]
+    messages = chats = repeats = 0
+    for chat in emu.world.chats.values():
+        seen: set[str] = set()
+        for msg in chat.messages.values():
+            if not msg.from_bot:
+                continue
+            messages += 1
+            key = repr((msg.html or msg.text or msg.caption, msg.reply_markup))
+            repeats += key in seen
+            seen.add(key)
+        chats += bool(seen)
+    return {"messages": messages, "chats": chats, "repeats": repeats}
+
+
 async def get_faults(request: web.Request) -> Any:
     config = request.app[EMULATOR_KEY].faults
     return config.to_dict() if config else None
@@ -218,6 +256,8 @@ def add_control_routes(app: web.Application) -> None:
         ("GET", "/commands", commands),
         ("GET", "/pending_updates", pending_updates),
         ("POST", "/bulk_text", bulk_text),
+        ("POST", "/bulk_users", bulk_users),
+        ("GET", "/bot_message_stats", bot_message_stats),
         ("GET", "/faults", get_faults),
         ("PUT", "/faults", put_faults),
         ("PUT", "/rate_limits", put_rate_limits),

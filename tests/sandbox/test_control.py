@@ -72,6 +72,23 @@ async def test_bulk_text_queues_many_updates(emu: Emulator) -> None:
     assert emu.pending_updates() == 50
 
 
+async def test_bulk_users_open_chats_without_updates(emu: Emulator, bot: Bot) -> None:
+    async with SandboxClient(emu.url) as sb:
+        assert await sb.bulk_users([201, 202, 203]) == 3
+        assert await sb.bulk_users([204], open_chat=False) == 1
+        assert emu.pending_updates() == 0
+        for chat_id in (201, 202, 203):
+            await bot.send_message(chat_id, "lesson")
+        await bot.send_message(201, "prompt")
+        await bot.send_message(202, "lesson")  # the same message twice: a repeat
+        with pytest.raises(Exception, match="can't initiate"):
+            await bot.send_message(204, "lesson")
+        stats = await sb.bot_message_stats()
+        assert stats == {"messages": 5, "chats": 3, "repeats": 1}
+        with pytest.raises(SandboxError, match="user_ids"):
+            await sb._call("POST", "/bulk_users", [1, 2])
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
