@@ -119,11 +119,16 @@ async def _post_shutdown(application: Application[Any, Any, Any, Any, Any, Any])
 
 
 async def _tick_job(context: BotContext) -> None:
+    """Queue everything due, one batch per transaction: the sender starts on the first batch
+    while the next is being queued, and 10,000 people due at 09:00 never wait for later ticks."""
     runtime = context.runtime
-    async with unit_of_work(runtime.sessions) as session:
-        result = await run_tick(session=session, clock=runtime.program_clock, now=runtime.now())
-    if result.anything:
-        runtime.sender.wake()
+    more = True
+    while more:
+        async with unit_of_work(runtime.sessions) as session:
+            result = await run_tick(session=session, clock=runtime.program_clock, now=runtime.now())
+        if result.anything:
+            runtime.sender.wake()
+        more = result.more
 
 
 async def _on_error(update: object, context: BotContext) -> None:

@@ -110,16 +110,15 @@ def prompt_outgoing(
     )
 
 
-async def queue_day(
+def day_messages(
     *,
-    session: AsyncSession,
     clock: ProgramClock,
     program: Program,
     participant: Participant,
     day: int,
     now: datetime,
-) -> None:
-    """Queue the day's lesson (split if long) and its first prompt."""
+) -> list[OutgoingMessage]:
+    """The day's lesson (split if long) and its first prompt."""
     messages = [
         OutgoingMessage(
             chat_id=participant.chat_id,
@@ -140,6 +139,20 @@ async def queue_day(
             clock=clock, program=program, participant=participant, day=day, prompt_index=0, now=now
         )
     )
+    return messages
+
+
+async def queue_day(
+    *,
+    session: AsyncSession,
+    clock: ProgramClock,
+    program: Program,
+    participant: Participant,
+    day: int,
+    now: datetime,
+) -> None:
+    """Queue the day's lesson (split if long) and its first prompt."""
+    messages = day_messages(clock=clock, program=program, participant=participant, day=day, now=now)
     await enqueue(session=session, messages=messages)
 
 
@@ -179,25 +192,58 @@ async def queue_after_answer(
     await enqueue(session=session, messages=[message])
 
 
+def closing_messages(
+    *, program: Program, participant: Participant, now: datetime
+) -> list[OutgoingMessage]:
+    closing = program.closing_message or text("program_finished", participant.language)
+    return [
+        OutgoingMessage(
+            chat_id=participant.chat_id,
+            participant_id=participant.id,
+            cohort_id=participant.cohort_id,
+            day=program.length_days + 1,
+            item="closing",
+            kind="closing",
+            text=escape(closing) if program.closing_message else closing,
+            due_at=now,
+        )
+    ]
+
+
 async def queue_closing(
     *, session: AsyncSession, program: Program, participant: Participant, now: datetime
 ) -> None:
-    closing = program.closing_message or text("program_finished", participant.language)
-    await enqueue(
-        session=session,
-        messages=[
-            OutgoingMessage(
-                chat_id=participant.chat_id,
-                participant_id=participant.id,
-                cohort_id=participant.cohort_id,
-                day=program.length_days + 1,
-                item="closing",
-                kind="closing",
-                text=escape(closing) if program.closing_message else closing,
-                due_at=now,
-            )
-        ],
+    messages = closing_messages(program=program, participant=participant, now=now)
+    await enqueue(session=session, messages=messages)
+
+
+def advance_due_day(
+    *,
+    clock: ProgramClock,
+    program: Program,
+    cohort: Cohort,
+    participant: Participant,
+    now: datetime,
+) -> tuple[int | None, list[OutgoingMessage]]:
+    """What is due for one participant, moving their next-due time on; writes nothing.
+
+    Returns the day due (None when the program has ended for them) and its messages, for
+    the caller to enqueue (the tick enqueues a whole batch of participants at once).
+    """
+    today = current_day(clock=clock, cohort=cohort, participant=participant, now=now)
+    day = max(participant.next_day or 1, min(today, program.length_days + 1))
+    if day > program.length_days:
+        messages = closing_messages(program=program, participant=participant, now=now)
+        participant.status = ParticipantStatus.COMPLETED
+        participant.next_day = None
+        participant.next_due_at = None
+        return None, messages
+    messages = day_messages(clock=clock, program=program, participant=participant, day=day, now=now)
+    participant.next_day = day + 1
+    participant.next_due_at = due_at(
+        clock=clock, cohort=cohort, participant=participant, day=day + 1
     )
+    return day, messages
 
 
 async def deliver_due_day(
@@ -213,21 +259,10 @@ async def deliver_due_day(
 
     Returns the day queued, or None when the program has ended for them.
     """
-    today = current_day(clock=clock, cohort=cohort, participant=participant, now=now)
-    day = max(participant.next_day or 1, min(today, program.length_days + 1))
-    if day > program.length_days:
-        await queue_closing(session=session, program=program, participant=participant, now=now)
-        participant.status = ParticipantStatus.COMPLETED
-        participant.next_day = None
-        participant.next_due_at = None
-        return None
-    await queue_day(
-        session=session, clock=clock, program=program, participant=participant, day=day, now=now
+    day, messages = advance_due_day(
+        clock=clock, program=program, cohort=cohort, participant=participant, now=now
     )
-    participant.next_day = day + 1
-    participant.next_due_at = due_at(
-        clock=clock, cohort=cohort, participant=participant, day=day + 1
-    )
+    await enqueue(session=session, messages=messages)
     return day
 
 
