@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -281,21 +281,27 @@ class Sender:
         return SendResult(row.id, row.chat_id, DeliveryState.FAILED, error=error)  # type: ignore[arg-type]
 
     async def _record(self, results: list[SendResult]) -> None:
+        """Write every result of a batch: one UPDATE per kind of outcome, not one per row."""
         now = self.now()
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for result in results:
+            values: dict[str, Any] = {"state": result.state, "last_error": result.error}
+            if result.state == DeliveryState.SENT:
+                values.update(telegram_message_id=result.message_id, sent_at=now)
+            elif result.state == DeliveryState.PENDING:
+                values["due_at"] = result.retry_at or now
+                if result.error is None:
+                    values.pop("last_error")
+            elif result.state == DeliveryState.FAILED:
+                values["remind_at"] = None
+            values["_id"] = result.delivery_id
+            groups[tuple(sorted(values))].append(values)
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        by_id = update(table).where(table.c.id == bindparam("_id"))
         async with unit_of_work(self.sessions) as session:
-            for result in results:
-                values: dict[str, Any] = {"state": result.state, "last_error": result.error}
-                if result.state == DeliveryState.SENT:
-                    values.update(telegram_message_id=result.message_id, sent_at=now)
-                elif result.state == DeliveryState.PENDING:
-                    values["due_at"] = result.retry_at or now
-                    if result.error is None:
-                        values.pop("last_error")
-                elif result.state == DeliveryState.FAILED:
-                    values["remind_at"] = None
-                await session.exec(
-                    update(Delivery).where(col(Delivery.id) == result.delivery_id).values(**values)  # type: ignore[call-overload]
-                )
+            for rows in groups.values():
+                # Executed once per parameter set; the SET clause is the other keys.
+                await session.exec(by_id, params=rows)  # type: ignore[call-overload]
             for result in results:
                 if result.blocked:
                     await mark_blocked(session=session, chat_id=result.chat_id, now=now)
