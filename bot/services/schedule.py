@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.curriculum.schema import Program
@@ -283,9 +284,14 @@ async def delivered_prompt(
 async def clear_reminder(
     *, session: AsyncSession, participant_id: int, day: int, prompt_id: str
 ) -> None:
-    delivery = await delivered_prompt(
-        session=session, participant_id=participant_id, day=day, prompt_id=prompt_id
+    """No reminder for an answered prompt: one UPDATE, without loading the delivery row."""
+    await session.exec(
+        update(Delivery)  # type: ignore[call-overload]
+        .where(
+            col(Delivery.participant_id) == participant_id,
+            col(Delivery.day) == day,
+            col(Delivery.item) == f"prompt:{prompt_id}",
+            col(Delivery.remind_at).is_not(None),
+        )
+        .values(remind_at=None)
     )
-    if delivery is not None and delivery.remind_at is not None:
-        delivery.remind_at = None
-        session.add(delivery)
