@@ -17,6 +17,7 @@ from bot.handlers.context import BotContext
 from bot.handlers.registry import publish_commands, register
 from bot.inbox import Inbox
 from bot.logging_setup import protect_log_records
+from bot.request import ShardedRequest
 from bot.runtime import Runtime
 from bot.scheduling.digest import DIGEST_INTERVAL_SECONDS, digest_job
 from bot.scheduling.ratelimit import RateLimiter
@@ -52,7 +53,9 @@ def build_application(
         .post_init(_post_init(settings, clock, poll_timeout))
         .post_shutdown(_post_shutdown)
     )
-    builder = builder.request(request or HTTPXRequest(connection_pool_size=128, read_timeout=10))
+    builder = builder.request(
+        request or ShardedRequest(shards=32, connection_pool_size=4, read_timeout=10)
+    )
     builder = builder.get_updates_request(
         HTTPXRequest(connection_pool_size=2, read_timeout=poll_timeout + 10)
     )
