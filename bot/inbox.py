@@ -120,9 +120,13 @@ class Inbox:
             self._stored.clear()
             waiter = asyncio.create_task(self._stored.wait())
             stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            try:
+                await asyncio.wait(
+                    {waiter, stopper}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:  # also when this task is cancelled (shutdown): no waiter left pending
+                waiter.cancel()
+                stopper.cancel()
 
     async def process_pending(self, limit: int = 100) -> int:
         async with self.sessions() as session:

@@ -109,11 +109,13 @@ class Sender:
             self._wake.clear()
             waiter = asyncio.create_task(self._wake.wait())
             stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait(
-                {waiter, stopper}, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
-            )
-            waiter.cancel()
-            stopper.cancel()
+            try:
+                await asyncio.wait(
+                    {waiter, stopper}, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:  # also when this task is cancelled (shutdown): no waiter left pending
+                waiter.cancel()
+                stopper.cancel()
 
     async def recover_in_flight(self) -> int:
         """Rows left `sending` by a crash may or may not have gone out: mark them unknown."""
