@@ -1,7 +1,7 @@
 """Safety: the caring reply and the facilitator alert for crisis language, "I'm on it", /alerts.
 
 `install` puts the hooks the participant handlers call into `runtime.extras` and schedules the
-escalation job. The domain logic lives in bot/services/alerts.py.
+escalation job. The domain logic lives in bot/services/alerts/.
 """
 
 from __future__ import annotations
