@@ -50,7 +50,10 @@ async def _due_participants(
         .limit(limit)
     )
     if is_postgres(session):
-        query = query.with_for_update(skip_locked=True, of=Participant)  # type: ignore[arg-type]
+        # NO KEY UPDATE: a plain FOR UPDATE would also block the foreign-key checks of rows
+        # that reference these participants (another process queueing a reminder for one of
+        # them), and two ticks could deadlock.
+        query = query.with_for_update(skip_locked=True, key_share=True, of=Participant)  # type: ignore[arg-type]
     rows = (await session.exec(query)).all()
     version_ids = {cohort.curriculum_version_id for _, cohort in rows}
     versions = {
