@@ -98,10 +98,6 @@ class Result:
         return next(m.value for m in self.metrics if m.name == name)
 
 
-def at_least(value: float, target: float) -> bool:
-    return value >= target
-
-
 def percentile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -423,7 +419,7 @@ def machine() -> str:
     memory = ""
     with contextlib.suppress(OSError):
         kb = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f", {kb / 1024 / 1024:.0f} GB RAM"
+        memory = f", {kb / 1024 / 1024:.1f} GiB RAM"
     py = platform.python_version()
     return f"{os.cpu_count()} CPU ({cpu}){memory}, Python {py}, {platform.system()}"
 
