@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import Float, case, cast, func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -40,6 +40,7 @@ from bot.db.models import (
     Response,
     SafetyAlert,
 )
+from bot.db.session import is_postgres
 from bot.services.catalog import program_of
 from bot.services.clock import ProgramClock
 from bot.services.cohorts import cohort_day
@@ -147,70 +148,139 @@ def yesterday_day(*, program_day: int, length_days: int) -> int | None:
     return day if day >= 1 else None
 
 
-async def _delivered(*, session: AsyncSession, cohort_id: int) -> dict[int, set[int]]:
-    """participant id -> program days whose lesson was sent."""
-    rows = await session.exec(
-        select(Delivery.participant_id, Delivery.day)
+def _lessons(cohort_id: int) -> Any:
+    """(pid, day) of every lesson sent to the cohort's participants: the delivered days."""
+    return (
+        select(col(Delivery.participant_id).label("pid"), col(Delivery.day).label("day"))
         .join(Participant, col(Delivery.participant_id) == Participant.id)
         .where(Participant.cohort_id == cohort_id)
         .where(Delivery.kind == "lesson", Delivery.item == "lesson")
         .where(Delivery.state == DeliveryState.SENT)
     )
-    delivered: dict[int, set[int]] = defaultdict(set)
-    for participant_id, day in rows.all():
-        delivered[participant_id].add(day)  # type: ignore[index]
-    return delivered
 
 
-async def _answers(
-    *, session: AsyncSession, cohort_id: int
-) -> tuple[dict[int, set[int]], dict[tuple[int, str], set[int]]]:
-    """participant id -> answered days, and (day, prompt id) -> participants who answered it."""
-    rows = await session.exec(
-        select(Response.participant_id, Response.day, Response.prompt_id)
+def _answered_days(cohort_id: int) -> Any:
+    """(pid, day) with at least one text, scale or choice answer."""
+    return (
+        select(col(Response.participant_id).label("pid"), col(Response.day).label("day"))
         .where(Response.cohort_id == cohort_id)
         .where(col(Response.answer_type).in_(ANSWER_TYPES))
         .distinct()
     )
-    by_participant: dict[int, set[int]] = defaultdict(set)
-    by_prompt: dict[tuple[int, str], set[int]] = defaultdict(set)
-    for participant_id, day, prompt_id in rows.all():
-        by_participant[participant_id].add(day)
-        by_prompt[(day, prompt_id)].add(participant_id)
-    return by_participant, by_prompt
+
+
+async def _day_counts(*, session: AsyncSession, cohort_id: int) -> dict[int, tuple[int, int]]:
+    """day -> (delivered, answered of those delivered), counted in the database."""
+    lessons = _lessons(cohort_id).subquery("lessons")
+    answered = _answered_days(cohort_id).subquery("answered")
+    rows = await session.exec(
+        select(lessons.c.day, func.count(), func.count(answered.c.pid))
+        .select_from(
+            lessons.outerjoin(
+                answered, (answered.c.pid == lessons.c.pid) & (answered.c.day == lessons.c.day)
+            )
+        )
+        .group_by(lessons.c.day)
+    )
+    return {day: (int(delivered), int(got)) for day, delivered, got in rows.all()}
+
+
+async def _prompt_counts(*, session: AsyncSession, cohort_id: int) -> dict[tuple[int, str], int]:
+    """(day, prompt id) -> participants who answered it and had that day delivered."""
+    lessons = _lessons(cohort_id).subquery("lessons")
+    rows = await session.exec(
+        select(Response.day, Response.prompt_id, func.count(func.distinct(Response.participant_id)))
+        .join(
+            lessons,
+            (lessons.c.pid == col(Response.participant_id)) & (lessons.c.day == Response.day),
+        )
+        .where(Response.cohort_id == cohort_id)
+        .where(col(Response.answer_type).in_(ANSWER_TYPES))
+        .group_by(col(Response.day), col(Response.prompt_id))
+    )
+    return {(day, prompt_id): int(count) for day, prompt_id, count in rows.all()}
+
+
+def _is_integer(session: AsyncSession, value: Any) -> Any:
+    """SQL: the text is an integer, as the bot stores every scale answer (str(int))."""
+    if is_postgres(session):
+        return value.regexp_match("^-?[0-9]+$")
+    return (value.op("GLOB")("[0-9]*") | value.op("GLOB")("-[0-9]*")) & ~func.substr(value, 2).op(
+        "GLOB"
+    )("*[^0-9]*")
 
 
 async def _scale_averages(*, session: AsyncSession, cohort_id: int) -> dict[tuple[int, str], float]:
     """(day, prompt id) -> mean of each participant's latest numeric scale answer (people who
     deleted their data are left out)."""
-    rows = await session.exec(
-        select(Response.participant_id, Response.day, Response.prompt_id, Response.value)
+    ranked = (
+        select(
+            col(Response.day).label("day"),
+            col(Response.prompt_id).label("prompt_id"),
+            cast(Response.value, Float).label("value"),
+            func.row_number()
+            .over(
+                partition_by=(Response.participant_id, Response.day, Response.prompt_id),
+                order_by=(col(Response.answered_at).desc(), col(Response.id).desc()),
+            )
+            .label("rank"),
+        )
         .join(Participant, col(Response.participant_id) == Participant.id)
         .where(Response.cohort_id == cohort_id, Response.answer_type == "scale")
         .where(col(Participant.data_deleted_at).is_(None))
-        .order_by(col(Response.answered_at), col(Response.id))
+        .where(_is_integer(session, col(Response.value)))
+        .subquery("ranked")
     )
-    latest: dict[tuple[int, str, int], float] = {}
-    for participant_id, day, prompt_id, value in rows.all():
-        try:
-            latest[(day, prompt_id, participant_id)] = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            continue
-    sums: dict[tuple[int, str], list[float]] = defaultdict(list)
-    for (day, prompt_id, _), value in latest.items():
-        sums[(day, prompt_id)].append(value)
-    return {key: sum(values) / len(values) for key, values in sums.items()}
+    rows = await session.exec(
+        select(ranked.c.day, ranked.c.prompt_id, func.avg(ranked.c.value))
+        .where(ranked.c.rank == 1)
+        .group_by(ranked.c.day, ranked.c.prompt_id)
+    )
+    return {(day, prompt_id): float(mean) for day, prompt_id, mean in rows.all()}
 
 
-def _missed_streak(delivered: set[int], answered: set[int]) -> tuple[int, int]:
-    """Delivered days without an answer in a row, counting back from the latest delivered day."""
-    streak = 0
-    days = sorted(delivered, reverse=True)
-    for day in days:
-        if day in answered:
-            break
-        streak += 1
-    return streak, days[0] if days else 0
+async def _at_risk_rows(
+    *, session: AsyncSession, cohort_id: int, at_risk_days: int
+) -> list[tuple[Participant, int, int]]:
+    """Active participants with at least `at_risk_days` delivered days without an answer,
+    counting back from their latest delivered day: (participant, missed days, latest day)."""
+    lessons = _lessons(cohort_id).subquery("lessons")
+    answered = _answered_days(cohort_id).subquery("answered")
+    last = (
+        select(
+            lessons.c.pid,
+            func.max(lessons.c.day).label("last_day"),
+            func.max(case((answered.c.pid.is_not(None), lessons.c.day))).label("last_answered"),
+        )
+        .select_from(
+            lessons.outerjoin(
+                answered, (answered.c.pid == lessons.c.pid) & (answered.c.day == lessons.c.day)
+            )
+        )
+        .group_by(lessons.c.pid)
+        .subquery("last")
+    )
+    later = _lessons(cohort_id).subquery("later")
+    streaks = (
+        select(last.c.pid, last.c.last_day, func.count().label("missed"))
+        .select_from(
+            last.join(
+                later,
+                (later.c.pid == last.c.pid)
+                & (later.c.day > func.coalesce(last.c.last_answered, 0)),
+            )
+        )
+        .group_by(last.c.pid, last.c.last_day)
+        .subquery("streaks")
+    )
+    rows = await session.exec(
+        select(Participant, streaks.c.missed, streaks.c.last_day)
+        .join(streaks, streaks.c.pid == Participant.id)
+        .where(Participant.status == ParticipantStatus.ACTIVE)
+        .where(streaks.c.missed >= at_risk_days)
+        .order_by(col(Participant.id))
+    )
+    return [(participant, int(missed), int(last_day)) for participant, missed, last_day in rows]
 
 
 async def build_report(
@@ -233,18 +303,15 @@ async def build_report(
         raise CohortNotFound(cohort_id)
     cohort, version = row
     program: Program = program_of(version)
-    participants = list(
-        (
-            await session.exec(
-                select(Participant)
-                .where(Participant.cohort_id == cohort_id)
-                .order_by(col(Participant.id))
-            )
-        ).all()
-    )
     counts: dict[str, int] = defaultdict(int)
-    for participant in participants:
-        counts[participant.status] += 1
+    for status, count in (
+        await session.exec(
+            select(Participant.status, func.count())
+            .where(Participant.cohort_id == cohort_id)
+            .group_by(col(Participant.status))
+        )
+    ).all():
+        counts[status] = int(count)
     status_counts = StatusCounts(
         enrolled=sum(n for s, n in counts.items() if s != ParticipantStatus.PENDING),
         active=counts[ParticipantStatus.ACTIVE],
@@ -255,29 +322,25 @@ async def build_report(
         pending=counts[ParticipantStatus.PENDING],
     )
 
-    delivered = await _delivered(session=session, cohort_id=cohort_id)
-    answered, by_prompt = await _answers(session=session, cohort_id=cohort_id)
+    # Aggregated in the database: a few hundred rows, not one per answer.
+    day_counts = await _day_counts(session=session, cohort_id=cohort_id)
+    prompt_counts = await _prompt_counts(session=session, cohort_id=cohort_id)
     averages = await _scale_averages(session=session, cohort_id=cohort_id)
 
-    delivered_to: dict[int, set[int]] = defaultdict(set)  # day -> participants
-    for participant_id, days in delivered.items():
-        for day in days:
-            delivered_to[day].add(participant_id)
-
     def stats_for(day: int) -> DayStats:
-        got = delivered_to.get(day, set())
+        delivered, answered = day_counts.get(day, (0, 0))
         return DayStats(
             day=day,
             date=day_date(cohort=cohort, clock=clock, day=day),
-            delivered=len(got),
-            answered=sum(1 for pid in got if day in answered.get(pid, set())),
+            delivered=delivered,
+            answered=answered,
         )
 
-    days = [stats_for(day) for day in sorted(delivered_to) if 1 <= day <= program.length_days]
+    days = [stats_for(day) for day in sorted(day_counts) if 1 <= day <= program.length_days]
     prompts = []
     for day_number, day in enumerate(program.days(), start=1):
-        got = delivered_to.get(day_number, set())
-        if not got:
+        delivered = day_counts.get(day_number, (0, 0))[0]
+        if not delivered:
             continue
         for prompt in day.prompts:
             scale = isinstance(prompt, ScalePrompt)
@@ -287,31 +350,27 @@ async def build_report(
                     prompt_id=prompt.id,
                     type=prompt.type,
                     text=prompt.text,
-                    delivered=len(got),
-                    answered=len(by_prompt.get((day_number, prompt.id), set()) & got),
+                    delivered=delivered,
+                    answered=prompt_counts.get((day_number, prompt.id), 0),
                     average=averages.get((day_number, prompt.id)) if scale else None,
                     scale_min=prompt.min if scale else None,  # type: ignore[union-attr]
                     scale_max=prompt.max if scale else None,  # type: ignore[union-attr]
                 )
             )
 
-    at_risk = []
-    for participant in participants:
-        if participant.status != ParticipantStatus.ACTIVE:
-            continue
-        got = delivered.get(participant.id, set())  # type: ignore[arg-type]
-        streak, last_day = _missed_streak(got, answered.get(participant.id, set()))  # type: ignore[arg-type]
-        if streak >= at_risk_days:
-            at_risk.append(
-                AtRisk(
-                    participant_id=participant.id,  # type: ignore[arg-type]
-                    pseudonym=participant.pseudonym,
-                    name=display_name(participant),
-                    last_activity_at=participant.last_activity_at,
-                    missed_days=streak,
-                    last_delivered_day=last_day,
-                )
-            )
+    at_risk = [
+        AtRisk(
+            participant_id=participant.id,  # type: ignore[arg-type]
+            pseudonym=participant.pseudonym,
+            name=display_name(participant),
+            last_activity_at=participant.last_activity_at,
+            missed_days=missed,
+            last_delivered_day=last_day,
+        )
+        for participant, missed, last_day in await _at_risk_rows(
+            session=session, cohort_id=cohort_id, at_risk_days=at_risk_days
+        )
+    ]
     at_risk.sort(key=lambda r: (r.last_activity_at is not None, r.last_activity_at, r.name))
 
     program_day = min(cohort_day(cohort=cohort, clock=clock, now=now), program.length_days + 1)
