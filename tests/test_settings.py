@@ -1,6 +1,6 @@
 import pytest
 
-from bot.config import DEFAULT_DATABASE_URL, ConfigError, load_settings
+from bot.config import DEFAULT_DATABASE_URL, TELEGRAM_API_BASE_URL, ConfigError, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -13,7 +13,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
 def test_defaults_are_sqlite_and_telegram() -> None:
     settings = load_settings()
     assert settings.database_url == DEFAULT_DATABASE_URL
-    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.telegram_api_base_url == TELEGRAM_API_BASE_URL  # Telegram's own
     assert settings.facilitator_ids == frozenset()
     assert settings.day_length_seconds is None
 

@@ -33,6 +33,15 @@ def _buttons(*rows: list[tuple[str, str]]) -> dict[str, Any]:
     }
 
 
+async def _ask_yes_no(
+    context: BotContext, chat: int, question: str, *, callback: str, yes: str, no: str
+) -> None:
+    """A question with two buttons whose callback data end in `:y` and `:n`."""
+    await context.reply(
+        chat, question, markup=_buttons([(yes, f"{callback}:y")], [(no, f"{callback}:n")])
+    )
+
+
 async def _enrollment(update: Update, context: BotContext) -> Enrollment | None:
     """The sender's engaged enrollment; someone marked blocked who writes again is active again."""
     user = update.effective_user
@@ -125,13 +134,13 @@ async def _send_welcome(
             when=_when_text(enrollment, context, lang),
         ),
     )
-    await context.reply(
+    await _ask_yes_no(
+        context,
         chat,
         text("consent", lang, consent=escape(program.consent.text)),
-        markup=_buttons(
-            [(text("button_accept", lang), f"consent:{pid}:y")],
-            [(text("button_decline", lang), f"consent:{pid}:n")],
-        ),
+        callback=f"consent:{pid}",
+        yes=text("button_accept", lang),
+        no=text("button_decline", lang),
     )
 
 
@@ -447,14 +456,13 @@ async def stop(update: Update, context: BotContext) -> None:
 async def _confirm_stop(
     context: BotContext, enrollment: Enrollment, chat: int, lang: str | None
 ) -> None:
-    pid = enrollment.participant.id
-    await context.reply(
+    await _ask_yes_no(
+        context,
         chat,
         text("stop_confirm", lang, program=escape(enrollment.program.title)),
-        markup=_buttons(
-            [(text("button_stop_yes", lang), f"stop:{pid}:y")],
-            [(text("button_stop_no", lang), f"stop:{pid}:n")],
-        ),
+        callback=f"stop:{enrollment.participant.id}",
+        yes=text("button_stop_yes", lang),
+        no=text("button_stop_no", lang),
     )
 
 
