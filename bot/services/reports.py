@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, case, cast, func
+from sqlalchemy import Float, and_, case, cast, func, not_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -205,9 +205,9 @@ def _is_integer(session: AsyncSession, value: Any) -> Any:
     """SQL: the text is an integer, as the bot stores every scale answer (str(int))."""
     if is_postgres(session):
         return value.regexp_match("^-?[0-9]+$")
-    return (value.op("GLOB")("[0-9]*") | value.op("GLOB")("-[0-9]*")) & ~func.substr(value, 2).op(
-        "GLOB"
-    )("*[^0-9]*")
+    glob = value.op("GLOB", is_comparison=True)
+    rest = func.substr(value, 2).op("GLOB", is_comparison=True)
+    return and_(or_(glob("[0-9]*"), glob("-[0-9]*")), not_(rest("*[^0-9]*")))
 
 
 async def _scale_averages(*, session: AsyncSession, cohort_id: int) -> dict[tuple[int, str], float]:
