@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.curriculum.loader import LoadedProgram, parse_program
 from bot.db.models import Delivery, Participant, ParticipantStatus
 from bot.db.session import unit_of_work
-from bot.scheduling.tick import run_tick
+from bot.scheduling.tick import queue_reminders, run_tick
 from bot.services import answers, participants
 from bot.services.catalog import ensure_version
 from bot.services.clock import ProgramClock
@@ -161,3 +161,14 @@ async def test_one_reminder_for_an_unanswered_prompt_never_for_an_answered_one(
     await _tick(sessions, START + timedelta(hours=7))
     reminders = [i for i in await _items(sessions) if i[2].startswith("reminder")]
     assert reminders == [(quiet, 1, "reminder:d1-mood"), (talkative, 1, "reminder:d1-reflect")]
+
+
+async def test_no_reminder_for_yesterday_once_the_next_day_is_due(sessions, mini) -> None:
+    """After downtime across the next delivery time, yesterday's question is not reminded of."""
+    await _enrol(sessions, mini, 1)
+    await _tick(sessions, START)
+    await _mark_sent(sessions)
+    async with unit_of_work(sessions) as session:  # the day-2 batch has not been reached yet
+        reminders = await queue_reminders(session=session, now=START + timedelta(days=1, hours=1))
+    assert reminders == 0
+    assert [i for i in await _items(sessions) if i[2].startswith("reminder")] == []

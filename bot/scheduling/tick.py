@@ -112,8 +112,9 @@ async def queue_reminders(*, session: AsyncSession, now: datetime, limit: int = 
         delivery.remind_at = None
         session.add(delivery)
         latest_day = (participant.next_day or 0) - 1
-        if participant.status != Status.ACTIVE or delivery.day != latest_day:
-            continue
+        new_day_due = participant.next_due_at is not None and participant.next_due_at <= now
+        if participant.status != Status.ACTIVE or delivery.day != latest_day or new_day_due:
+            continue  # only the latest day is reminded of, and never once the next one is due
         reminders.append(
             OutgoingMessage(
                 chat_id=participant.chat_id,
