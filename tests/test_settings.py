@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from bot.config import DEFAULT_DATABASE_URL, TELEGRAM_API_BASE_URL, ConfigError, load_settings
@@ -66,3 +68,12 @@ def test_bad_day_length(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAY_LENGTH_SECONDS", "-3")
     with pytest.raises(ConfigError, match=r"^DAY_LENGTH_SECONDS:"):
         load_settings()
+
+
+def test_the_shipped_env_example_loads_as_is(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Copying .env.example to .env (as the README says) must not break start-up."""
+    example = Path(__file__).resolve().parents[1] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    settings = load_settings()
+    assert settings.day_length_seconds is None and settings.facilitator_ids == frozenset()
+    assert settings.answer_encryption_key is None and settings.telegram_bot_token is None
