@@ -26,7 +26,7 @@ from bot.runner import running
 from bot.sandbox import Emulator
 from bot.services.catalog import ensure_version
 from bot.services.cohorts import create_cohort
-from tests.e2e.conftest import MINI_PROGRAM, Harness, make_settings
+from tests.e2e.conftest import MINI_PROGRAM, Harness, SteppableClock, make_settings
 
 TOKEN = "7093482211:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET_ANSWER = "the name of my childhood cat was Pimpernel"
@@ -93,13 +93,15 @@ async def test_caplog_at_debug_has_no_token_and_no_answers(
         send_rate_per_second=0,
         log_level="DEBUG",
     )
+    clock = SteppableClock()
     application = build_application(
         settings,
+        clock=clock,
         request=HTTPXRequest(connection_pool_size=16, read_timeout=2, connect_timeout=2),
         poll_timeout=1,
     )
     async with running(application) as runtime:
-        harness = Harness(emulator, runtime, settings, application)
+        harness = Harness(emulator, runtime, settings, application, clock)
         cohort = await harness.create_cohort()
         await _journey(emulator, cohort.invite_code, harness.wait_for_text)
 

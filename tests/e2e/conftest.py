@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +64,27 @@ def curricula_dir(tmp_path: Path) -> Path:
 
 
 @dataclass
+class SteppableClock:
+    """Real time plus an offset the test moves forward: tests that need "tomorrow" jump there
+    instead of racing a short preview day on a busy machine."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@dataclass
 class Harness:
     emulator: Emulator
     runtime: Runtime
     settings: Settings
     application: Any
+    clock: SteppableClock
+
+    def advance(self, seconds: float) -> None:
+        """Move the bot's clock forward; the next tick sees the new time."""
+        self.clock.offset += timedelta(seconds=seconds)
 
     def user(self, user_id: int, name: str = "Ana") -> EmulatedUser:
         return self.emulator.user(user_id, first_name=name)
@@ -148,10 +164,12 @@ async def harness(
     database_url: str, curricula_dir: Path, emulator: Emulator, settings_overrides: dict[str, Any]
 ) -> AsyncIterator[Harness]:
     settings = make_settings(database_url, curricula_dir, emulator, **settings_overrides)
+    clock = SteppableClock()
     application = build_application(
         settings,
+        clock=clock,
         request=HTTPXRequest(connection_pool_size=64, read_timeout=2, connect_timeout=2),
         poll_timeout=1,
     )
     async with running(application) as runtime:
-        yield Harness(emulator, runtime, settings, application)
+        yield Harness(emulator, runtime, settings, application, clock)

@@ -262,7 +262,7 @@ def escalated_message(harness: Harness, user_id: int) -> Any:
 
 @pytest.mark.parametrize(
     "settings_overrides",
-    [{"facilitator_ids": frozenset({ADMIN}), "day_length_seconds": 1.5, **FAST}],
+    [{"facilitator_ids": frozenset({ADMIN}), "day_length_seconds": 60.0, **FAST}],
 )
 async def test_low_scale_answers_in_a_row_raise_one_alert_per_streak(harness: Harness) -> None:
     cohort = await harness.create_cohort("lowmood")
@@ -270,6 +270,8 @@ async def test_low_scale_answers_in_a_row_raise_one_alert_per_streak(harness: Ha
     gus = harness.user(1007, "Gus")
     await harness.join(gus, cohort.invite_code)
     for day in (1, 2, 3):
+        if day > 1:
+            harness.advance(60.0)  # the next program day
 
         def mood_prompts() -> list[Any]:
             return [m for m in harness.inbox(gus.id) if "How is your mood?" in (m.text or "")]
