@@ -236,8 +236,13 @@ async def answer_button(update: Update, context: BotContext) -> None:
 async def _safety_check_scale(
     update: Update, context: BotContext, enrollment: Enrollment, outcome: Any
 ) -> None:
+    if outcome.result in (ButtonResult.RECORDED, ButtonResult.CHANGED):
+        await _run_scale_hook(context, enrollment)
+
+
+async def _run_scale_hook(context: BotContext, enrollment: Enrollment) -> None:
     hook = context.runtime.extras.get("safety_scale_hook")
-    if hook is not None and outcome.result in (ButtonResult.RECORDED, ButtonResult.CHANGED):
+    if hook is not None:
         await hook(context=context, enrollment=enrollment)
 
 
@@ -277,6 +282,8 @@ async def text_message(update: Update, context: BotContext) -> None:
         await context.reply(message.chat_id, text("nothing_open", lang))
     elif outcome.result == TextResult.NEEDS_BUTTON:
         await context.reply(message.chat_id, text("tap_buttons", lang))
+    elif outcome.response is not None and outcome.response.answer_type == "scale":
+        await _run_scale_hook(context, enrollment)  # a typed "1" counts like a tap on 1
     context.runtime.sender.wake()
 
 

@@ -68,6 +68,12 @@ def settings_overrides() -> dict[str, Any]:
     }
 
 
+async def _mood_answers(harness: Harness, *, at_least: int) -> bool:
+    async with unit_of_work(harness.runtime.sessions) as session:
+        rows = await session.exec(select(Response.id).where(Response.answer_type == "scale"))
+        return len(rows.all()) >= at_least
+
+
 async def _facilitate(harness: Harness, cohort_id: int, *user_ids: int) -> list[EmulatedUser]:
     users = []
     async with unit_of_work(harness.runtime.sessions) as session:
@@ -264,7 +270,10 @@ def escalated_message(harness: Harness, user_id: int) -> Any:
     "settings_overrides",
     [{"facilitator_ids": frozenset({ADMIN}), "day_length_seconds": 60.0, **FAST}],
 )
-async def test_low_scale_answers_in_a_row_raise_one_alert_per_streak(harness: Harness) -> None:
+@pytest.mark.parametrize("typed_day", [None, 2], ids=["buttons", "typed-on-day-2"])
+async def test_low_scale_answers_in_a_row_raise_one_alert_per_streak(
+    harness: Harness, typed_day: int | None
+) -> None:
     cohort = await harness.create_cohort("lowmood")
     (fac,) = await _facilitate(harness, cohort.id, 801)
     gus = harness.user(1007, "Gus")
@@ -278,8 +287,12 @@ async def test_low_scale_answers_in_a_row_raise_one_alert_per_streak(harness: Ha
 
         await harness.wait_for(lambda day=day: len(mood_prompts()) >= day)
         prompt = mood_prompts()[day - 1]
-        gus.press_button(prompt, "1")
-        await harness.wait_for(lambda p=prompt: "✓" in (p.text or ""))
+        if day == typed_day:  # a typed number answers a scale question too
+            gus.send_text("1")
+            await harness.wait_for(lambda: _mood_answers(harness, at_least=2))
+        else:
+            gus.press_button(prompt, "1")
+            await harness.wait_for(lambda p=prompt: "✓" in (p.text or ""))
         if day == 2:
             await harness.wait_for_text(gus.id, "I've noticed your answers have been low")
             message = await harness.wait_for_text(fac.id, ALERT_HEAD)
