@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -28,6 +28,7 @@ from telegram.ext import Application
 from bot.db.models import InboxUpdate
 from bot.db.session import is_postgres, unit_of_work
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
@@ -91,17 +92,22 @@ class Inbox:
         failures = 0
         while not stop.is_set():
             try:
-                fetched = await bot.get_updates(
-                    offset=offset,
-                    timeout=self.poll_timeout,
-                    allowed_updates=ALLOWED_UPDATES,
-                    read_timeout=self.poll_timeout + 10,
+                fetched = await _unless_stopped(
+                    stop,
+                    bot.get_updates(
+                        offset=offset,
+                        timeout=self.poll_timeout,
+                        allowed_updates=ALLOWED_UPDATES,
+                        read_timeout=self.poll_timeout + 10,
+                    ),
                 )
             except (TimedOut, NetworkError, Conflict) as exc:
                 failures += 1
                 log.warning("getUpdates failed (%s); retrying", exc.__class__.__name__)
                 await _sleep_or_stop(stop, min(0.25 * 2**failures, 15))
                 continue
+            if fetched is None:  # stopping: nothing fetched, nothing confirmed
+                break
             failures = 0
             updates = [update.to_dict() for update in fetched]
             if not updates:
@@ -114,7 +120,7 @@ class Inbox:
     async def process(self, stop: asyncio.Event) -> None:
         """Process stored updates in order, each in its own unit of work."""
         while not stop.is_set():
-            handled = await self.process_pending()
+            handled = await self.process_pending(stop=stop)
             if handled:
                 continue
             self._stored.clear()
@@ -128,7 +134,9 @@ class Inbox:
                 waiter.cancel()
                 stopper.cancel()
 
-    async def process_pending(self, limit: int = 100) -> int:
+    async def process_pending(self, limit: int = 100, stop: asyncio.Event | None = None) -> int:
+        """Process up to `limit` stored updates; when `stop` is set, finish the current one and
+        leave the rest stored for the next start."""
         async with self.sessions() as session:
             ids = list(
                 (
@@ -140,7 +148,9 @@ class Inbox:
                     )
                 ).all()
             )
-        for update_id in ids:
+        for done, update_id in enumerate(ids):
+            if stop is not None and stop.is_set():
+                return done
             await self.process_one(update_id)
         return len(ids)
 
@@ -190,6 +200,22 @@ class Inbox:
                 row.processed_at = self.now()
                 row.error = repr(error) if error else "handler error (see log)"
                 session.add(row)
+
+
+async def _unless_stopped(stop: asyncio.Event, request: Awaitable[T]) -> T | None:
+    """The request's result, or None once `stop` is set first (the request is cancelled: it
+    only waits on the network, never on the database)."""
+    fetch = asyncio.ensure_future(request)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        if not fetch.done():
+            fetch.cancel()
+    if fetch.cancelled():
+        return None
+    return fetch.result()
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

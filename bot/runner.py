@@ -17,6 +17,9 @@ from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_GRACE_SECONDS = 8.0
+"""Within the 10 s a container runtime gives between SIGTERM and SIGKILL."""
+
 
 @contextlib.asynccontextmanager
 async def running(
@@ -39,15 +42,36 @@ async def running(
         ]
         yield runtime
     finally:
-        stop.set()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stop_tasks(application, stop, tasks)
         if application.running:
             await application.stop()
         await application.shutdown()
         if application.post_shutdown:
             await application.post_shutdown(application)
+
+
+async def _stop_tasks(
+    application: Application[Any, Any, Any, Any, Any, Any],
+    stop: asyncio.Event,
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """Let the inbox finish the update in hand and the sender its requests in flight (paced
+    sends that have not started go back to pending), then cancel whatever is still running:
+    a transaction is never cut off halfway unless the grace period runs out."""
+    stop.set()
+    runtime: Runtime | None = application.bot_data.get("runtime")
+    if runtime is not None:
+        runtime.sender.limiter.stop()
+        runtime.sender.wake()
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+    for task in late:
+        log.warning(
+            "%s did not stop within %s s; cancelling it", task.get_name(), SHUTDOWN_GRACE_SECONDS
+        )
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def serve(settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,15 +45,24 @@ class RateLimiter:
     _next_global: float = 0.0
     _chats: dict[int, _Bucket] = field(default_factory=dict)
     _paused_until: float = 0.0
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429: hold every send until `retry_after` has passed."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
+    def stop(self) -> None:
+        """The bot is stopping: wake every waiting sender now (they check `stopping`)."""
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     async def acquire(self, chat_id: int) -> None:
-        while (wait := self._paused_until - self.clock()) > 0:  # noqa: ASYNC110 (pause can grow)
-            await asyncio.sleep(wait)
-        if self.per_second <= 0:
+        while (wait := self._paused_until - self.clock()) > 0 and not self.stopping:
+            await self._sleep(wait)
+        if self.per_second <= 0 or self.stopping:
             return
         chat_wait = self._chat_bucket(chat_id).delay(self.clock())
         now = self.clock()
@@ -60,7 +70,12 @@ class RateLimiter:
         self._next_global = slot + 1 / self.per_second
         wait = max(chat_wait, slot - now)
         if wait > 0:
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, cut short when the bot stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
 
     def _chat_bucket(self, chat_id: int) -> _Bucket:
         bucket = self._chats.get(chat_id)

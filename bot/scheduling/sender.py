@@ -201,6 +201,8 @@ class Sender:
 
     async def _send_one(self, row: Delivery) -> SendResult:
         await self.limiter.acquire(row.chat_id)
+        if self.limiter.stopping:  # not sent: back to pending, for the next start
+            return self._retry(row, "not sent: the bot was stopping", 0, count_attempt=False)
         try:
             message_id = await self._deliver(row, row.chat_id)
         except RetryAfter as exc:
