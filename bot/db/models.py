@@ -205,6 +205,15 @@ class Response(SQLModel, table=True):
     __table_args__ = (
         Index("ix_responses_cohort_day", "cohort_id", "day"),
         Index("ix_responses_participant_day_prompt", "participant_id", "day", "prompt_id"),
+        # Covers the report's per-prompt counts: no table lookups for a cohort's answers.
+        Index(
+            "ix_responses_cohort_type_participant",
+            "cohort_id",
+            "answer_type",
+            "participant_id",
+            "day",
+            "prompt_id",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

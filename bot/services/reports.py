@@ -25,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, and_, case, cast, func, not_, or_
+from sqlalchemy import Float, and_, cast, func, not_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +47,8 @@ from bot.services.cohorts import cohort_day
 
 ANSWER_TYPES = ("text", "scale", "choice")
 DELETED_NAME = "participant deleted their data"
+STREAM_ROWS = 5_000
+ID_CHUNK = 1_000
 
 
 class CohortNotFound(LookupError):
@@ -169,20 +171,34 @@ def _answered_days(cohort_id: int) -> Any:
     )
 
 
-async def _day_counts(*, session: AsyncSession, cohort_id: int) -> dict[int, tuple[int, int]]:
-    """day -> (delivered, answered of those delivered), counted in the database."""
-    lessons = _lessons(cohort_id).subquery("lessons")
-    answered = _answered_days(cohort_id).subquery("answered")
-    rows = await session.exec(
-        select(lessons.c.day, func.count(), func.count(answered.c.pid))
-        .select_from(
-            lessons.outerjoin(
-                answered, (answered.c.pid == lessons.c.pid) & (answered.c.day == lessons.c.day)
-            )
-        )
-        .group_by(lessons.c.day)
+@dataclass
+class _Engagement:
+    days: dict[int, list[int]] = field(default_factory=dict)  # day -> [delivered, answered]
+    slipping: dict[int, tuple[int, int]] = field(default_factory=dict)  # pid -> (missed, last)
+
+
+async def _engagement(*, session: AsyncSession, cohort_id: int, at_risk_days: int) -> _Engagement:
+    """One streamed pass over the delivered days, (pid, day, answered?) in day order: the
+    per-day counts, and everyone whose last `at_risk_days` delivered days have no answer."""
+    answered = (
+        select(Response.id)
+        .where(Response.participant_id == Delivery.participant_id, Response.day == Delivery.day)
+        .where(col(Response.answer_type).in_(ANSWER_TYPES))
+        .exists()
     )
-    return {day: (int(delivered), int(got)) for day, delivered, got in rows.all()}
+    lessons = _lessons(cohort_id).add_columns(answered).order_by(col(Delivery.day))
+    found = _Engagement()
+    runs: dict[int, tuple[int, int]] = {}  # pid -> (unanswered days in a row, latest day)
+    connection = await session.connection()  # plain rows: no ORM processing per row
+    result = await connection.stream(lessons)
+    async for rows in result.partitions(STREAM_ROWS):
+        for pid, day, got in rows:
+            counts = found.days.setdefault(day, [0, 0])
+            counts[0] += 1
+            counts[1] += bool(got)
+            runs[pid] = (0 if got else runs.get(pid, (0, 0))[0] + 1, day)
+    found.slipping = {pid: run for pid, run in runs.items() if run[0] >= at_risk_days}
+    return found
 
 
 async def _prompt_counts(*, session: AsyncSession, cohort_id: int) -> dict[tuple[int, str], int]:
@@ -239,48 +255,16 @@ async def _scale_averages(*, session: AsyncSession, cohort_id: int) -> dict[tupl
     return {(day, prompt_id): float(mean) for day, prompt_id, mean in rows.all()}
 
 
-async def _at_risk_rows(
-    *, session: AsyncSession, cohort_id: int, at_risk_days: int
-) -> list[tuple[Participant, int, int]]:
-    """Active participants with at least `at_risk_days` delivered days without an answer,
-    counting back from their latest delivered day: (participant, missed days, latest day)."""
-    lessons = _lessons(cohort_id).subquery("lessons")
-    answered = _answered_days(cohort_id).subquery("answered")
-    last = (
-        select(
-            lessons.c.pid,
-            func.max(lessons.c.day).label("last_day"),
-            func.max(case((answered.c.pid.is_not(None), lessons.c.day))).label("last_answered"),
+async def _active_participants(*, session: AsyncSession, ids: list[int]) -> list[Participant]:
+    found: list[Participant] = []
+    for chunk in range(0, len(ids), ID_CHUNK):  # bound the bind parameters per statement
+        rows = await session.exec(
+            select(Participant)
+            .where(col(Participant.id).in_(ids[chunk : chunk + ID_CHUNK]))
+            .where(Participant.status == ParticipantStatus.ACTIVE)
         )
-        .select_from(
-            lessons.outerjoin(
-                answered, (answered.c.pid == lessons.c.pid) & (answered.c.day == lessons.c.day)
-            )
-        )
-        .group_by(lessons.c.pid)
-        .subquery("last")
-    )
-    later = _lessons(cohort_id).subquery("later")
-    streaks = (
-        select(last.c.pid, last.c.last_day, func.count().label("missed"))
-        .select_from(
-            last.join(
-                later,
-                (later.c.pid == last.c.pid)
-                & (later.c.day > func.coalesce(last.c.last_answered, 0)),
-            )
-        )
-        .group_by(last.c.pid, last.c.last_day)
-        .subquery("streaks")
-    )
-    rows = await session.exec(
-        select(Participant, streaks.c.missed, streaks.c.last_day)
-        .join(streaks, streaks.c.pid == Participant.id)
-        .where(Participant.status == ParticipantStatus.ACTIVE)
-        .where(streaks.c.missed >= at_risk_days)
-        .order_by(col(Participant.id))
-    )
-    return [(participant, int(missed), int(last_day)) for participant, missed, last_day in rows]
+        found.extend(rows.all())
+    return sorted(found, key=lambda p: p.id or 0)
 
 
 async def build_report(
@@ -323,7 +307,8 @@ async def build_report(
     )
 
     # Aggregated in the database: a few hundred rows, not one per answer.
-    day_counts = await _day_counts(session=session, cohort_id=cohort_id)
+    engagement = await _engagement(session=session, cohort_id=cohort_id, at_risk_days=at_risk_days)
+    day_counts = {day: (delivered, got) for day, (delivered, got) in engagement.days.items()}
     prompt_counts = await _prompt_counts(session=session, cohort_id=cohort_id)
     averages = await _scale_averages(session=session, cohort_id=cohort_id)
 
@@ -367,9 +352,10 @@ async def build_report(
             missed_days=missed,
             last_delivered_day=last_day,
         )
-        for participant, missed, last_day in await _at_risk_rows(
-            session=session, cohort_id=cohort_id, at_risk_days=at_risk_days
+        for participant in await _active_participants(
+            session=session, ids=list(engagement.slipping)
         )
+        for missed, last_day in [engagement.slipping[participant.id]]  # type: ignore[index]
     ]
     at_risk.sort(key=lambda r: (r.last_activity_at is not None, r.last_activity_at, r.name))
 
@@ -401,11 +387,9 @@ async def day_stats(
 ) -> DayStats:
     """Delivered and answered for one program day, counted in the database."""
     delivered = (
-        select(Delivery.participant_id)
-        .join(Participant, col(Delivery.participant_id) == Participant.id)
-        .where(Participant.cohort_id == cohort.id)
-        .where(Delivery.kind == "lesson", Delivery.item == "lesson", Delivery.day == day)
-        .where(Delivery.state == DeliveryState.SENT)
+        _lessons(cohort.id)  # type: ignore[arg-type]
+        .with_only_columns(col(Delivery.participant_id))
+        .where(Delivery.day == day)
     )
     delivered_count = (
         await session.exec(select(func.count()).select_from(delivered.subquery()))
