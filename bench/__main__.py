@@ -48,8 +48,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     common.add_argument(
         "--markdown",
         type=Path,
-        default=RESULTS_MD,
-        help="combined table of the latest results in --out ('-' for none)",
+        default=None,
+        help="write the combined table of the latest results in --out here ('-' for none; "
+        f"default: {RESULTS_MD.name} for 'all', none for a single benchmark)",
     )
     sub.add_parser("all", parents=[common], help="every benchmark at its default size")
     for name in ORDER:
@@ -92,9 +93,10 @@ def run_all(args: argparse.Namespace) -> int:
         if path.exists() and name not in failed:
             results += load_json(path)[1]
     print(table(results))
-    if str(args.markdown) != "-":
-        write_markdown(args.out, args.markdown)
-        print(f"\nwrote {args.markdown}")
+    markdown = args.markdown or RESULTS_MD
+    if str(markdown) != "-":
+        write_markdown(args.out, markdown)
+        print(f"\nwrote {markdown}")
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
@@ -109,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     path = write_json(results, module.NAME, args.out)
     print(table(results))
     print(f"\nwrote {path}")
-    if str(args.markdown) != "-":
+    if args.markdown is not None and str(args.markdown) != "-":  # a partial run: only if asked
         write_markdown(args.out, args.markdown)
     return 0
 
