@@ -11,7 +11,7 @@ import asyncio
 import random
 import tempfile
 import textwrap
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func
@@ -32,6 +32,7 @@ from bot.services.cohorts import create_cohort
 PROGRAM_ID = "building-resilience"
 NAMES = ["Ana", "Ben", "Chiara", "Dev", "Emeka", "Fatima", "Gus", "Hana", "Ivo", "Jun", "Kai"]
 PACKAGED_CURRICULA = Path(__file__).resolve().parents[1] / "curricula"
+JOIN_LEAD_SECONDS = 5.0
 
 
 def _say(line: str = "") -> None:
@@ -86,16 +87,20 @@ def _behaviours(count: int, days: int, rng: random.Random) -> list[dict]:
 
 
 async def _create_demo_cohort(runtime: Runtime) -> str:
+    """A cohort whose day 1 comes a few seconds from now, once everyone has had time to join
+    (on a busy machine a short preview day could otherwise pass before they have)."""
+    day_seconds = runtime.settings.day_length_seconds or 2.0
+    lead = timedelta(seconds=max(JOIN_LEAD_SECONDS, 2 * day_seconds))
     async with unit_of_work(runtime.sessions) as session:
         version = await ensure_version(session=session, loaded=runtime.catalog[PROGRAM_ID])
         cohort = await create_cohort(
             session=session,
             version=version,
             name="Demo cohort",
-            start=None,
+            start=None,  # starts at `now`
             timezone="UTC",
             delivery_time=time(9),
-            now=runtime.now(),
+            now=runtime.now() + lead,
         )
         return cohort.invite_code
 
