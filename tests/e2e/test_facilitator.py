@@ -410,12 +410,13 @@ async def test_newcohort_invites_and_digest(harness: Harness) -> None:
 
 @pytest.mark.parametrize("emulator_rate_limits", [True])
 @pytest.mark.parametrize(
-    "settings_overrides", [{"facilitator_ids": frozenset({ADMIN}), "send_rate_per_second": 30}]
+    "settings_overrides",
+    [{"facilitator_ids": frozenset({ADMIN}), "send_rate_per_second": 30, "day_length_seconds": 60}],
 )
 async def test_group_gets_each_days_theme_once_also_after_becoming_a_supergroup(
     harness: Harness,
 ) -> None:
-    cohort = await harness.create_cohort(name="Circle cohort")  # day 1 now, 3 s per day
+    cohort = await harness.create_cohort(name="Circle cohort")  # day 1 now
     admin = harness.user(ADMIN, "Alex")
     group = harness.emulator.group(-500, "Circle")
     group.add_bot(admin)
@@ -427,6 +428,7 @@ async def test_group_gets_each_days_theme_once_also_after_becoming_a_supergroup(
         lambda: any("Day 1 of 3" in (m.text or "") for m in harness.emulator.bot_messages(-500))
     )
     new_id = group.upgrade_to_supergroup(admin)
+    harness.advance(60)  # day 2: its post follows the group to its new id
     await harness.wait_for(
         lambda: any("Day 2 of 3" in (m.text or "") for m in harness.emulator.bot_messages(new_id)),
         timeout=10,
