@@ -213,6 +213,8 @@ async def _unless_stopped(stop: asyncio.Event, request: Awaitable[T]) -> T | Non
         stopper.cancel()
         if not fetch.done():
             fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetch  # let the cancelled request unwind before we go on
     if fetch.cancelled():
         return None
     return fetch.result()

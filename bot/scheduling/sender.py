@@ -47,6 +47,7 @@ class SendResult:
     retry_at: datetime | None = None
     blocked: bool = False
     migrated_to: int | None = None
+    attempted: bool = True  # False: refused before sending (a 429, or stopping): not counted
 
 
 @dataclass
@@ -129,6 +130,8 @@ class Sender:
 
     async def drain_once(self) -> int:
         """Claim one batch of due rows, send them, record the results. Returns rows handled."""
+        if self.limiter is not None and self.limiter.stopping:
+            return 0
         now = self.now()
         batch = await self._claim(now)
         if not batch:
@@ -137,15 +140,19 @@ class Sender:
         for delivery in batch:
             by_chat[delivery.chat_id].append(delivery)
         semaphore = asyncio.Semaphore(CONCURRENCY)
+        results: list[SendResult] = []
 
-        async def send_chat(rows: list[Delivery]) -> list[SendResult]:
+        async def send_chat(rows: list[Delivery]) -> None:
             async with semaphore:
-                return await self._send_chat(rows)
+                await self._send_chat(rows, results)
 
-        results = [
-            r for chunk in await asyncio.gather(*map(send_chat, by_chat.values())) for r in chunk
-        ]
-        await self._record(results)
+        try:
+            await asyncio.gather(*map(send_chat, by_chat.values()))
+        finally:
+            # Also when cancelled at shutdown: what came back is recorded (a send cut off on
+            # the wire stays `sending` and becomes `unknown` at the next start).
+            if results:
+                await self._record(results)
         return len(batch)
 
     async def _claim(self, now: datetime) -> list[Delivery]:
@@ -174,14 +181,13 @@ class Sender:
                 session.add(row)
             return rows
 
-    async def _send_chat(self, rows: list[Delivery]) -> list[SendResult]:
+    async def _send_chat(self, rows: list[Delivery], results: list[SendResult]) -> None:
         """Send one chat's rows in order.
 
         A row that must wait (429, a retryable error) holds back the rows after it, so the
         chat keeps its order; a blocked chat fails them all. A row whose fate is unknown does
         not hold the others back: it most likely arrived.
         """
-        results: list[SendResult] = []
         for index, row in enumerate(rows):
             result = await self._send_one(row)
             results.append(result)
@@ -194,10 +200,10 @@ class Sender:
                             DeliveryState.FAILED if result.blocked else DeliveryState.PENDING,
                             error=result.error if result.blocked else None,
                             retry_at=result.retry_at,
+                            attempted=False,
                         )
                     )
                 break
-        return results
 
     async def _send_one(self, row: Delivery) -> SendResult:
         await self.limiter.acquire(row.chat_id)
@@ -277,6 +283,7 @@ class Sender:
             DeliveryState.PENDING,
             error=error,
             retry_at=self.now() + timedelta(seconds=seconds),
+            attempted=count_attempt,
         )
 
     def _failed(self, row: Delivery, error: str) -> SendResult:
@@ -302,10 +309,17 @@ class Sender:
             groups[tuple(sorted(values))].append(values)
         table = Delivery.__table__  # type: ignore[attr-defined]
         by_id = update(table).where(table.c.id == bindparam("_id"))
+        not_attempted = [r.delivery_id for r in results if not r.attempted]
         async with unit_of_work(self.sessions) as session:
             for rows in groups.values():
                 # Executed once per parameter set; the SET clause is the other keys.
                 await session.exec(by_id, params=rows)  # type: ignore[call-overload]
+            if not_attempted:  # the claim counted an attempt that never happened
+                await session.exec(
+                    update(table)  # type: ignore[call-overload]
+                    .where(table.c.id.in_(not_attempted))
+                    .values(attempts=table.c.attempts - 1)
+                )
             for result in results:
                 if result.blocked:
                     await mark_blocked(session=session, chat_id=result.chat_id, now=now)

@@ -47,9 +47,12 @@ async def test_stop_mid_sending_leaves_nothing_in_flight_and_restart_sends_the_r
             # of two, so most of the day is still waiting for its turn when we stop.
             await harness.wait_for_text(people[0].id, "You have strengths")
         async with runtime.sessions() as session:
-            states = Counter((await session.exec(select(Delivery.state))).all())
+            rows = (await session.exec(select(Delivery))).all()
+        states = Counter(row.state for row in rows)
         assert states["sending"] == 0 and states["unknown"] == 0, states
         assert states["pending"] > 0, states  # the stop really came mid-day
+        # What never went out used up none of its tries.
+        assert all(row.attempts == 0 for row in rows if row.state == "pending")
 
         settings, second = _application(database_url, curricula_dir, emulator, clock)
         async with running(second) as runtime:

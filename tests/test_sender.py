@@ -1,0 +1,106 @@
+"""The sender against the emulator: what a cut-off batch records, and which tries count."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from telegram import Bot
+
+from bot.db.models import Delivery
+from bot.db.session import unit_of_work
+from bot.sandbox import Emulator, FaultConfig
+from bot.scheduling.ratelimit import RateLimiter
+from bot.scheduling.sender import Sender
+from bot.services.outbox import OutgoingMessage, enqueue
+
+ANA, BEN = 6101, 6102
+
+
+class HoldingBot:
+    """The real bot, except that sends to one chat hang, like a request stuck on the wire."""
+
+    def __init__(self, bot: Bot, held_chat: int) -> None:
+        self.bot = bot
+        self.held_chat = held_chat
+
+    async def send_message(self, *, chat_id: int, **kwargs: Any) -> Any:
+        if chat_id == self.held_chat:
+            await asyncio.Event().wait()
+        return await self.bot.send_message(chat_id=chat_id, **kwargs)
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    async with Emulator(rate_limits=False) as emu:
+        for user_id in (ANA, BEN):
+            emu.user(user_id).send_command("start")  # opens the private chat
+        yield emu
+
+
+@pytest.fixture
+async def bot(emulator: Emulator) -> AsyncIterator[Bot]:
+    async with Bot(emulator.token, base_url=emulator.base_url) as real:
+        yield real
+
+
+async def _queue(sessions: Any, *chats_and_texts: tuple[int, str]) -> None:
+    now = datetime.now(UTC)
+    async with unit_of_work(sessions) as session:
+        await enqueue(
+            session=session,
+            messages=[
+                OutgoingMessage(chat_id=chat, text=text, kind="reply", item=text, due_at=now)
+                for chat, text in chats_and_texts
+            ],
+        )
+
+
+async def _rows(sessions: Any) -> dict[str, Delivery]:
+    async with sessions() as session:
+        return {row.text: row for row in (await session.exec(select(Delivery))).all()}
+
+
+def _sender(bot: Any, sessions: Any) -> Sender:
+    return Sender(
+        bot=bot,
+        sessions=sessions,
+        now=lambda: datetime.now(UTC),
+        limiter=RateLimiter(per_second=0),
+        unknown_retry_seconds=60,
+    )
+
+
+async def test_a_batch_cut_off_records_what_was_sent(
+    sessions: Any, emulator: Emulator, bot: Bot
+) -> None:
+    await _queue(sessions, (ANA, "one"), (ANA, "two"), (BEN, "three"))
+    sender = _sender(HoldingBot(bot, held_chat=BEN), sessions)
+    draining = asyncio.create_task(sender.drain_once())
+    await emulator.wait_for(lambda: sender.stats.sent == 2)  # Ana's two got their answers
+    draining.cancel()  # the shutdown grace period ran out
+    with contextlib.suppress(asyncio.CancelledError):
+        await draining
+
+    rows = await _rows(sessions)
+    # Ana's messages arrived and are recorded as sent: a restart never sends them again.
+    assert [rows[t].state for t in ("one", "two")] == ["sent", "sent"]
+    assert all(rows[t].telegram_message_id for t in ("one", "two"))
+    # Ben's was on the wire: its fate is unknown, so it stays in flight for the restart.
+    assert rows["three"].state == "sending"
+
+
+async def test_a_429_does_not_use_up_a_try(sessions: Any, emulator: Emulator, bot: Bot) -> None:
+    await _queue(sessions, (ANA, "one"), (ANA, "two"))
+    emulator.faults = FaultConfig(rate_limit_429=1.0, retry_after=1, methods={"sendMessage"})
+    await _sender(bot, sessions).drain_once()
+    rows = await _rows(sessions)
+    assert [(rows[t].state, rows[t].attempts) for t in ("one", "two")] == [
+        ("pending", 0),
+        ("pending", 0),
+    ]
