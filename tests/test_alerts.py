@@ -19,6 +19,7 @@ from bot.db.models import (
     FacilitatorAccess,
     Participant,
     ParticipantStatus,
+    Response,
     SafetyAlert,
 )
 from bot.db.session import unit_of_work
@@ -302,6 +303,46 @@ async def test_low_scale_answers_alert_once_per_streak(
         assert again is None
         count = len((await session.exec(select(SafetyAlert))).all())
     assert count == 2
+
+
+async def test_a_question_answered_twice_is_one_day_not_a_streak(
+    sessions: Any, checker: SafetyChecker
+) -> None:
+    """A tap on 1 and then a typed "1" for the same day's question: one low day, no alert."""
+    async with unit_of_work(sessions) as session:
+        cohort = await make_cohort(session, MOOD_PROGRAM, facilitators=(501,))
+        ana = await enrol(session, cohort, 1001)
+        await answers.record_button_answer(
+            session=session,
+            clock=REAL,
+            enrollment=ana,
+            day=1,
+            prompt_index=0,
+            value_index=1,
+            message_id=None,
+            now=NOW,
+        )
+        tapped = (await session.exec(select(Response))).one()
+        session.add(
+            Response(
+                dedupe_key="m:1001:99",
+                participant_id=tapped.participant_id,
+                cohort_id=tapped.cohort_id,
+                curriculum_version_id=tapped.curriculum_version_id,
+                day=1,
+                prompt_id=tapped.prompt_id,
+                answer_type="scale",
+                value="1",
+                text="1",
+                answered_at=NOW + timedelta(minutes=5),
+            )
+        )
+        await session.flush()
+        outcome = await alerts.check_scale(
+            session=session, checker=checker, enrollment=ana, now=NOW, admin_ids=ADMINS
+        )
+        assert outcome is None
+        assert (await session.exec(select(SafetyAlert))).all() == []
 
 
 async def test_programs_without_alert_rules_never_alert(

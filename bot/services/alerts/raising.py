@@ -191,8 +191,11 @@ async def check_scale(
             .where(col(Response.prompt_id).in_(rules), col(Response.value).is_not(None))
         )
     ).all()
+    latest: dict[tuple[int, str], Response] = {}  # one answer per question: the latest
+    for row in sorted(rows, key=lambda r: (r.answered_at, r.id or 0)):
+        latest[(row.day, row.prompt_id)] = row
     groups: dict[ScaleAlert, list[Response]] = {}
-    for row in sorted(rows, key=lambda r: (r.day, rules[r.prompt_id][1], r.id or 0)):
+    for row in sorted(latest.values(), key=lambda r: (r.day, rules[r.prompt_id][1])):
         groups.setdefault(rules[row.prompt_id][0], []).append(row)
     for rule, answers in groups.items():
         values = [int(r.value) for r in answers]  # type: ignore[arg-type]
