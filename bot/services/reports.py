@@ -48,7 +48,7 @@ from bot.services.cohorts import cohort_day
 ANSWER_TYPES = ("text", "scale", "choice")
 DELETED_NAME = "participant deleted their data"
 STREAM_ROWS = 5_000
-ID_CHUNK = 1_000
+ID_CHUNK = 900  # under the 999 bind parameters of SQLite before 3.32
 
 
 class CohortNotFound(LookupError):
