@@ -26,6 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Float, and_, cast, func, not_, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -229,28 +230,26 @@ def _is_integer(session: AsyncSession, value: Any) -> Any:
 async def _scale_averages(*, session: AsyncSession, cohort_id: int) -> dict[tuple[int, str], float]:
     """(day, prompt id) -> mean of each participant's latest numeric scale answer (people who
     deleted their data are left out)."""
-    ranked = (
-        select(
-            col(Response.day).label("day"),
-            col(Response.prompt_id).label("prompt_id"),
-            cast(Response.value, Float).label("value"),
-            func.row_number()
-            .over(
-                partition_by=(Response.participant_id, Response.day, Response.prompt_id),
-                order_by=(col(Response.answered_at).desc(), col(Response.id).desc()),
-            )
-            .label("rank"),
+    later = aliased(Response)
+    superseded = (
+        select(later.id)
+        .where(later.participant_id == Response.participant_id, later.day == Response.day)
+        .where(later.prompt_id == Response.prompt_id, later.answer_type == "scale")
+        .where(
+            (later.answered_at > Response.answered_at)
+            | ((later.answered_at == Response.answered_at) & (later.id > Response.id))
         )
+        .where(_is_integer(session, col(later.value)))
+        .exists()
+    )
+    rows = await session.exec(
+        select(Response.day, Response.prompt_id, func.avg(cast(Response.value, Float)))
         .join(Participant, col(Response.participant_id) == Participant.id)
         .where(Response.cohort_id == cohort_id, Response.answer_type == "scale")
         .where(col(Participant.data_deleted_at).is_(None))
         .where(_is_integer(session, col(Response.value)))
-        .subquery("ranked")
-    )
-    rows = await session.exec(
-        select(ranked.c.day, ranked.c.prompt_id, func.avg(ranked.c.value))
-        .where(ranked.c.rank == 1)
-        .group_by(ranked.c.day, ranked.c.prompt_id)
+        .where(~superseded)
+        .group_by(col(Response.day), col(Response.prompt_id))
     )
     return {(day, prompt_id): float(mean) for day, prompt_id, mean in rows.all()}
 
