@@ -134,7 +134,7 @@ def make_settings(database_url: str, curricula: Path, emulator: Emulator, **extr
         "telegram_api_base_url": emulator.base_url,
         "database_url": database_url,
         "curricula_dir": curricula,
-        "day_length_seconds": 3.0,
+        "day_length_seconds": 60.0,  # tests that need "tomorrow" move the clock there
         "tick_seconds": 0.1,
         "unknown_retry_seconds": 0.5,
         "_env_file": None,
