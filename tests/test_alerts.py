@@ -254,6 +254,22 @@ def test_safety_file_setting_and_location(tmp_path: Path) -> None:
 # --- low scale answers ---------------------------------------------------------------------
 
 
+async def _tap(
+    session: Any, enrollment: Enrollment, *, day: int, prompt_index: int, value: int
+) -> None:
+    """The participant taps the button `value` under the day's question."""
+    await answers.record_button_answer(
+        session=session,
+        clock=REAL,
+        enrollment=enrollment,
+        day=day,
+        prompt_index=prompt_index,
+        value_index=value,
+        message_id=None,
+        now=NOW,
+    )
+
+
 async def test_low_scale_answers_alert_once_per_streak(
     sessions: Any, checker: SafetyChecker
 ) -> None:
@@ -265,16 +281,7 @@ async def test_low_scale_answers_alert_once_per_streak(
         # day: mood, sleep (no rule: never counts)
         for day, mood, sleep in [(1, 1, 1), (2, 2, 1), (3, 1, 5), (4, 4, 1), (5, 1, 1), (6, 2, 1)]:
             for index, value in ((0, mood), (1, sleep)):
-                await answers.record_button_answer(
-                    session=session,
-                    clock=REAL,
-                    enrollment=ana,
-                    day=day,
-                    prompt_index=index,
-                    value_index=value,
-                    message_id=None,
-                    now=NOW,
-                )
+                await _tap(session, ana, day=day, prompt_index=index, value=value)
                 outcome = await alerts.check_scale(
                     session=session, checker=checker, enrollment=ana, now=NOW, admin_ids=ADMINS
                 )
@@ -287,16 +294,7 @@ async def test_low_scale_answers_alert_once_per_streak(
         assert first.alert.matched and "1, 2" in first.alert.matched
         # Changing day 6 up ends that streak; changing it back down is the same streak again.
         for value in (5, 1):
-            await answers.record_button_answer(
-                session=session,
-                clock=REAL,
-                enrollment=ana,
-                day=6,
-                prompt_index=0,
-                value_index=value,
-                message_id=None,
-                now=NOW,
-            )
+            await _tap(session, ana, day=6, prompt_index=0, value=value)
         again = await alerts.check_scale(
             session=session, checker=checker, enrollment=ana, now=NOW, admin_ids=ADMINS
         )
@@ -312,16 +310,7 @@ async def test_a_question_answered_twice_is_one_day_not_a_streak(
     async with unit_of_work(sessions) as session:
         cohort = await make_cohort(session, MOOD_PROGRAM, facilitators=(501,))
         ana = await enrol(session, cohort, 1001)
-        await answers.record_button_answer(
-            session=session,
-            clock=REAL,
-            enrollment=ana,
-            day=1,
-            prompt_index=0,
-            value_index=1,
-            message_id=None,
-            now=NOW,
-        )
+        await _tap(session, ana, day=1, prompt_index=0, value=1)
         tapped = (await session.exec(select(Response))).one()
         session.add(
             Response(
@@ -351,16 +340,7 @@ async def test_programs_without_alert_rules_never_alert(
     async with unit_of_work(sessions) as session:
         cohort = await make_cohort(session, facilitators=(501,))
         ana = await enrol(session, cohort, 1001)
-        await answers.record_button_answer(
-            session=session,
-            clock=REAL,
-            enrollment=ana,
-            day=1,
-            prompt_index=0,
-            value_index=1,
-            message_id=None,
-            now=NOW,
-        )
+        await _tap(session, ana, day=1, prompt_index=0, value=1)
         assert (
             await alerts.check_scale(
                 session=session, checker=checker, enrollment=ana, now=NOW, admin_ids=ADMINS
