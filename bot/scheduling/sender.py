@@ -253,7 +253,14 @@ class Sender:
 
     async def _deliver(self, row: Delivery, chat_id: int) -> int:
         markup = InlineKeyboardMarkup.de_json(row.reply_markup, None) if row.reply_markup else None
-        if row.document:
+        if row.document and row.document.get("as_photo"):
+            message = await self.bot.send_photo(
+                chat_id=chat_id,
+                photo=base64.b64decode(row.document["content_b64"]),
+                caption=row.text or None,
+                parse_mode=ParseMode.HTML,
+            )
+        elif row.document:
             message = await self.bot.send_document(
                 chat_id=chat_id,
                 document=base64.b64decode(row.document["content_b64"]),

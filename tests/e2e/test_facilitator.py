@@ -218,7 +218,10 @@ async def test_report_chart_and_export_show_the_same_numbers(harness: Harness) -
     before = len(harness.inbox(admin.id))
     admin.send_command("export", cid)
     admin.send_command("chart", cid)
-    export, chart = await _documents(harness, admin.id, before, 2)
+    (export,) = await _documents(harness, admin.id, before, 1)
+    chart = await harness.wait_for(
+        lambda: next((m for m in harness.inbox(admin.id)[before:] if m.photo), None)
+    )
     assert export.document.name == f"cohort{cid}-answers.csv"
     from_csv = csv_numbers(export.document.data.decode("utf-8"))
     assert from_csv["rows"] == len(ANSWERS)
@@ -228,11 +231,12 @@ async def test_report_chart_and_export_show_the_same_numbers(harness: Harness) -
         p["prompt_id"]: pytest.approx(p["average"]) for p in data["prompts"] if p["average"]
     }
     assert "8 of" not in export.caption and "12 answers" in export.caption
-    png = chart.document.data
+    png = chart.photo  # shown in the chat as a picture, not a file to open
     assert png.startswith(PNG_SIGNATURE) and len(png) > 10_000
+    assert chart.caption and chart.caption.startswith("Known cohort:")
 
     admin.send_command("export", f"{cid} jsonl")
-    (jsonl,) = (await _documents(harness, admin.id, before, 3))[2:]
+    (jsonl,) = (await _documents(harness, admin.id, before, 2))[1:]
     assert len(jsonl.document.data.decode().splitlines()) == len(ANSWERS)
 
     actions = [(r.action, r.cohort_id, r.actor_telegram_id) for r in await audit_rows(harness)]

@@ -36,8 +36,10 @@ def remove_buttons(context: BotContext, chat_id: int, query: Any) -> None:
     context.after_commit(chat_id, lambda: query.edit_message_reply_markup(reply_markup=None))
 
 
-def document(filename: str, content: bytes) -> dict[str, Any]:
-    return {"filename": filename, "content_b64": base64.b64encode(content).decode()}
+def document(filename: str, content: bytes, *, as_photo: bool = False) -> dict[str, Any]:
+    """An outbox attachment: a file, or (as_photo) an image shown in the chat."""
+    attachment = {"filename": filename, "content_b64": base64.b64encode(content).decode()}
+    return {**attachment, "as_photo": True} if as_photo else attachment
 
 
 def shorten(value: str, limit: int) -> str:

@@ -50,6 +50,6 @@ async def send_chart(context: BotContext, who: Who, cohort_id: int) -> None:
     await context.reply(
         who.chat_id,
         text("fac_chart_caption", who.language, name=escape(result.cohort_name)),
-        document=document(f"cohort{cohort_id}-chart.png", png),
+        document=document(f"cohort{cohort_id}-chart.png", png, as_photo=True),
         cohort_id=cohort_id,
     )
