@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -104,3 +104,32 @@ async def test_a_429_does_not_use_up_a_try(sessions: Any, emulator: Emulator, bo
         ("pending", 0),
         ("pending", 0),
     ]
+
+
+async def test_a_chat_keeps_its_order_while_an_earlier_message_waits_for_its_retry(
+    sessions: Any, emulator: Emulator, bot: Bot
+) -> None:
+    """Ana's lesson failed a moment ago and waits for its retry; her question, queued after it
+    (here in a later batch), must not overtake it. Ben is not held up."""
+    await _queue(sessions, (ANA, "lesson"), (ANA, "question"), (BEN, "hello"))
+    now = datetime.now(UTC)
+    clock = {"now": now}
+    async with unit_of_work(sessions) as session:
+        lesson = (await session.exec(select(Delivery).where(Delivery.text == "lesson"))).one()
+        lesson.due_at, lesson.attempts = now + timedelta(seconds=30), 1  # as after a 502
+        session.add(lesson)
+    sender = Sender(
+        bot=bot,
+        sessions=sessions,
+        now=lambda: clock["now"],
+        limiter=RateLimiter(per_second=0),
+        unknown_retry_seconds=60,
+    )
+    await sender.drain_once()
+    assert [m.text for m in emulator.bot_messages(BEN)] == ["hello"]
+    assert emulator.bot_messages(ANA) == []
+    assert (await _rows(sessions))["question"].attempts == 0
+
+    clock["now"] = now + timedelta(seconds=31)  # the retry is due
+    await sender.drain_once()
+    assert [m.text for m in emulator.bot_messages(ANA)] == ["lesson", "question"]

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -173,7 +173,12 @@ class Sender:
             )
             if is_postgres(session):
                 query = query.with_for_update(skip_locked=True)
-            rows = list((await session.exec(query)).all())
+            waiting = await _first_waiting_retry(session, now)
+            rows = [
+                row
+                for row in (await session.exec(query)).all()
+                if row.id < waiting.get(row.chat_id, row.id + 1)  # type: ignore[operator]
+            ]
             for row in rows:
                 row.state = DeliveryState.SENDING
                 row.claimed_at = now
@@ -332,6 +337,19 @@ class Sender:
                     await mark_blocked(session=session, chat_id=result.chat_id, now=now)
                 if result.migrated_to is not None:
                     await _migrate_chat(session, result.chat_id, result.migrated_to)
+
+
+async def _first_waiting_retry(session: AsyncSession, now: datetime) -> dict[int, int]:
+    """Chat -> its earliest row waiting to be retried. A chat's later rows wait for it, so a
+    question never arrives before the lesson whose send failed a moment ago. (Everything is
+    queued due at once; only retries are due later, so this reads a handful of rows.)"""
+    rows = await session.exec(
+        select(Delivery.chat_id, func.min(Delivery.id))
+        .where(col(Delivery.state) == DeliveryState.PENDING)
+        .where(col(Delivery.due_at) > now)
+        .group_by(col(Delivery.chat_id))
+    )
+    return {chat_id: first for chat_id, first in rows.all()}
 
 
 async def _migrate_chat(session: AsyncSession, old: int, new: int) -> None:
