@@ -30,10 +30,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.curriculum.schema import Program, ScalePrompt
+from bot.curriculum.schema import ScalePrompt
 from bot.db.models import (
     Cohort,
-    CurriculumVersion,
     Delivery,
     DeliveryState,
     Participant,
@@ -42,9 +41,8 @@ from bot.db.models import (
     SafetyAlert,
 )
 from bot.db.session import is_postgres
-from bot.services.catalog import program_of
 from bot.services.clock import ProgramClock
-from bot.services.cohorts import cohort_day
+from bot.services.cohorts import cohort_day, get_cohort_view
 
 ANSWER_TYPES = ("text", "scale", "choice")
 DELETED_NAME = "participant deleted their data"
@@ -275,17 +273,10 @@ async def build_report(
     at_risk_days: int,
 ) -> Report:
     """Every number of the report, computed from the outbox and the stored answers."""
-    row = (
-        await session.exec(
-            select(Cohort, CurriculumVersion)
-            .join(CurriculumVersion, col(Cohort.curriculum_version_id) == CurriculumVersion.id)
-            .where(Cohort.id == cohort_id)
-        )
-    ).first()
-    if row is None:
+    view = await get_cohort_view(session=session, cohort_id=cohort_id)
+    if view is None:
         raise CohortNotFound(cohort_id)
-    cohort, version = row
-    program: Program = program_of(version)
+    cohort, version, program = view.cohort, view.version, view.program
     counts: dict[str, int] = defaultdict(int)
     for status, count in (
         await session.exec(
