@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CURRICULA
+from tests.processes import child_env
 
 VALID_MINIMAL = """\
 program_id: mini
@@ -28,8 +28,7 @@ weeks:
 
 
 def cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("TELEGRAM")}
-    environment.update(env or {})
+    environment = child_env(**(env or {}))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from bot.sandbox import Emulator
 from bot.services.catalog import ensure_version
 from bot.services.cohorts import create_cohort
 from tests.e2e.conftest import MINI_PROGRAM, Harness, SteppableClock, make_settings
+from tests.processes import child_env
 
 TOKEN = "7093482211:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 SECRET_ANSWER = "the name of my childhood cat was Pimpernel"
@@ -135,8 +135,8 @@ async def test_run_subprocess_stderr_has_no_token_and_no_answers(
         code = cohort.invite_code
     await engine.dispose()
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DATABASE"))}
-    env.update(
+    env = child_env(
+        drop=("TELEGRAM", "DATABASE"),
         TELEGRAM_BOT_TOKEN=TOKEN,
         TELEGRAM_API_BASE_URL=emulator.base_url,
         DATABASE_URL=database_url,

@@ -47,6 +47,7 @@ from bot.services.reports import (
     report_to_dict,
 )
 from tests.e2e.conftest import MINI_PROGRAM
+from tests.processes import child_env
 
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # day 1 at 09:00 in Berlin
 NOW = START + timedelta(days=2, hours=9)  # day 3, 18:00 in Berlin
@@ -306,8 +307,12 @@ async def test_report_json_and_csv_agree(sessions, known: Seeded) -> None:
 
 
 def cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DATABASE"))}
-    env.update(DATABASE_URL=database_url, AT_RISK_DAYS="3", FACILITATOR_IDS="9001")
+    env = child_env(
+        drop=("TELEGRAM", "DATABASE"),
+        DATABASE_URL=database_url,
+        AT_RISK_DAYS="3",
+        FACILITATOR_IDS="9001",
+    )
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True,

@@ -44,14 +44,16 @@ def _at(day: date, hour: int = 9) -> datetime:
     return datetime.combine(day, time(hour), tzinfo=UTC)
 
 
-async def build(sessions: Any) -> dict[str, Any]:
+async def build(sessions: Any, shift: timedelta = timedelta()) -> dict[str, Any]:
     """Five cohorts; each participant wrote something, raised an alert, left raw updates and
-    was quoted to the facilitator. Pia was in "old", then joined "recent"."""
+    was quoted to the facilitator. Pia was in "old", then joined "recent". Every date is moved
+    by `shift` (whole days), for a command that reads the real clock."""
     checker = SafetyChecker.load(safety_file=None, curricula_dir=CURRICULA)
     made: dict[str, Any] = {}
     async with unit_of_work(sessions) as session:
         version = await ensure_version(session=session, loaded=MINI)
         for key, (start, closed, days, (uid, name), words) in COHORTS.items():
+            start, closed = start + shift, closed + shift if closed else None
             joined = _at(start, 8)
             cohort = await create_cohort(
                 session=session,
@@ -144,10 +146,10 @@ async def build(sessions: Any) -> dict[str, Any]:
     return made
 
 
-def _purge_at(key: str) -> datetime:
+def _purge_at(key: str, shift: timedelta = timedelta()) -> datetime:
     start, closed, days, _, _ = COHORTS[key]
     ended = _at(closed) if closed else _at(start + timedelta(days=2))
-    return ended + timedelta(days=days)
+    return ended + timedelta(days=days) + shift
 
 
 def _words(keys: list[str]) -> list[str]:
@@ -253,9 +255,12 @@ def test_cli_purge_dry_run_then_purge(database_url: str, tmp_path: Path) -> None
 
     from bot.db.session import create_engine, create_session_factory
 
+    # The command reads the real clock: the cohorts are moved so that today is NOW's date.
+    shift = timedelta(days=(datetime.now(UTC).date() - NOW.date()).days)
+
     async def setup() -> None:
         engine = create_engine(database_url)
-        await build(create_session_factory(engine))
+        await build(create_session_factory(engine), shift)
         await engine.dispose()
 
     asyncio.run(setup())
@@ -269,7 +274,7 @@ def test_cli_purge_dry_run_then_purge(database_url: str, tmp_path: Path) -> None
     data = json.loads(done.stdout)
     assert data["dry_run"] is False
     now = datetime.now(UTC)  # the command uses the real clock
-    expected = [k for k in COHORTS if _purge_at(k) <= now]
+    expected = [k for k in COHORTS if _purge_at(k, shift) <= now]
     assert [c["name"] for c in data["cohorts"]] == expected and "old" in expected
     again = cli("purge", "--dry-run", "--json", env=env, cwd=tmp_path)
     assert json.loads(again.stdout) == {"dry_run": True, "cohorts": []}

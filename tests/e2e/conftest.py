@@ -63,12 +63,22 @@ def curricula_dir(tmp_path: Path) -> Path:
     return directory
 
 
+E2E_EPOCH = datetime(2026, 11, 28, 8, 0, tzinfo=UTC)
+"""Where the bot's clock starts in every end-to-end test, whatever today's date: fixtures with
+fixed dates (tests/test_reports.py's cohort starts on 2026-12-01) then mean the same thing on
+any day the suite runs, also under faketime."""
+
+
 @dataclass
 class SteppableClock:
-    """Real time plus an offset the test moves forward: tests that need "tomorrow" jump there
-    instead of racing a short preview day on a busy machine."""
+    """A clock that starts at `start` and runs at real speed; tests that need "tomorrow" jump
+    there (`advance`) instead of racing a short preview day on a busy machine."""
 
-    offset: timedelta = field(default_factory=timedelta)
+    start: datetime = E2E_EPOCH
+    offset: timedelta = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.offset = self.start - datetime.now(UTC)
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.offset

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from collections import Counter
@@ -20,13 +19,14 @@ from bot.sandbox import Emulator
 from bot.services.catalog import ensure_version
 from bot.services.clock import SystemClock
 from bot.services.cohorts import create_cohort
+from tests.processes import child_env
 
 PEOPLE = 40
 
 
 def _bot_process_env(database_url: str, curricula: Path, emulator: Emulator) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM", "DATABASE"))}
-    env.update(
+    return child_env(
+        drop=("TELEGRAM", "DATABASE"),
         TELEGRAM_BOT_TOKEN=emulator.token,
         TELEGRAM_API_BASE_URL=emulator.base_url,
         DATABASE_URL=database_url,
@@ -36,7 +36,6 @@ def _bot_process_env(database_url: str, curricula: Path, emulator: Emulator) -> 
         UNKNOWN_RETRY_SECONDS="0.5",
         LOG_LEVEL="WARNING",
     )
-    return env
 
 
 async def _start_bot(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
