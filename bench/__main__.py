@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sub.add_parser("all", parents=[common], help="every benchmark at its default size")
     for name in ORDER:
         module = MODULES[name]
-        doc = (module.__doc__ or "").strip().splitlines()[0]
+        doc = (module.__doc__ or "").strip().splitlines()[0].replace("%", "%%")  # argparse
         module.add_arguments(sub.add_parser(name, parents=[common], help=doc, description=doc))
     return parser.parse_args(argv)
 

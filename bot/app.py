@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import Settings
@@ -14,8 +14,9 @@ from bot.db import crypto
 from bot.db.session import create_engine, create_session_factory, unit_of_work
 from bot.handlers import data_rights, safety
 from bot.handlers.context import BotContext
-from bot.handlers.registry import publish_commands, register
-from bot.inbox import Inbox
+from bot.handlers.menus import MENU_SYNC_SECONDS, CommandMenus
+from bot.handlers.registry import build_command_list, register
+from bot.inbox import Inbox, current_scope
 from bot.logging_setup import protect_log_records
 from bot.request import ShardedRequest
 from bot.runtime import Runtime
@@ -24,10 +25,14 @@ from bot.scheduling.ratelimit import RateLimiter
 from bot.scheduling.sender import Sender
 from bot.scheduling.tick import run_tick
 from bot.services.clock import Clock, ProgramClock, SystemClock
+from bot.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
 TICK_JOB = "tick"
+LATE_OK = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+"""A stalled loop or downtime across a delivery time must still deliver that day once: jobs
+run however late (no grace limit), and missed runs fold into one."""
 
 
 def build_application(
@@ -49,7 +54,6 @@ def build_application(
         .base_file_url(settings.telegram_api_base_url.removesuffix("/bot") + "/file/bot")
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
-        .defaults(Defaults(parse_mode="HTML"))
         .post_init(_post_init(settings, clock, poll_timeout))
         .post_shutdown(_post_shutdown)
     )
@@ -76,6 +80,7 @@ def _post_init(settings: Settings, clock: Clock, poll_timeout: int):  # type: ig
             now=clock.now,
             limiter=limiter,
             unknown_retry_seconds=settings.unknown_retry_seconds,
+            sending_lease_seconds=settings.sending_lease_seconds,
         )
         inbox = Inbox(
             application=application,
@@ -84,6 +89,14 @@ def _post_init(settings: Settings, clock: Clock, poll_timeout: int):  # type: ig
             on_processed=sender.wake,
             pace=limiter.acquire,
             poll_timeout=poll_timeout,
+        )
+        menus = CommandMenus(
+            bot=application.bot,
+            sessions=sessions,
+            now=clock.now,
+            admin_ids=settings.facilitator_ids,
+            default_menu=build_command_list(),
+            facilitator_menu=build_command_list("facilitator"),
         )
         runtime = Runtime(
             settings=settings,
@@ -94,23 +107,33 @@ def _post_init(settings: Settings, clock: Clock, poll_timeout: int):  # type: ig
             catalog=load_catalog(settings.curricula_dir),
             sender=sender,
             inbox=inbox,
+            supervisor=Supervisor(fail_exit_seconds=settings.loop_fail_exit_seconds),
+            menus=menus,
             bot_username=application.bot.username,
         )
         application.bot_data["runtime"] = runtime
         safety.install(application, runtime)  # crisis-language hooks, escalation job
         data_rights.install(application, runtime)  # retention purge job
-        await publish_commands(application.bot, set(settings.facilitator_ids))
         assert application.job_queue is not None
+        supervised = runtime.supervisor.job
         application.job_queue.run_repeating(
-            _tick_job,
+            supervised(TICK_JOB, _tick_job),
             interval=settings.tick_seconds,
             first=0,
             name=TICK_JOB,
-            # A stalled loop or downtime across a delivery time must still deliver that day
-            # once: run however late (no grace limit), and fold missed runs into one.
-            job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+            job_kwargs=LATE_OK,
         )
-        application.job_queue.run_repeating(digest_job, interval=DIGEST_INTERVAL_SECONDS, first=1)
+        for name, job, interval in (
+            ("digest", digest_job, DIGEST_INTERVAL_SECONDS),
+            ("menus", _menus_job, MENU_SYNC_SECONDS),
+        ):
+            callback = supervised(name, job)
+            # An interval job whose first run is due before the scheduler starts would wait a
+            # whole interval: the first run is a job of its own.
+            application.job_queue.run_once(callback, when=0, name=name, job_kwargs=LATE_OK)
+            application.job_queue.run_repeating(
+                callback, interval=interval, first=interval, name=name, job_kwargs=LATE_OK
+            )
 
     return post_init
 
@@ -134,12 +157,17 @@ async def _tick_job(context: BotContext) -> None:
         more = result.more
 
 
-async def _on_error(update: object, context: BotContext) -> None:
-    """Log the error (never the update's text) and let the inbox roll the update back."""
-    from bot.inbox import current_scope
+async def _menus_job(context: BotContext) -> None:
+    await context.runtime.menus.sync()
 
+
+async def _on_error(update: object, context: BotContext) -> None:
+    """Hand a handler's error to the inbox, which rolls the update back and decides whether to
+    try again (an outage) or set it aside (a bug); it logs it, once. Errors outside an update
+    (none are expected: jobs are supervised) are logged here."""
     scope = current_scope.get()
     if scope is not None:
         scope.failed = True
-    update_id = getattr(update, "update_id", None)
-    log.error("error while handling update %s", update_id, exc_info=context.error)
+        scope.error = context.error
+        return
+    log.error("error outside an update", exc_info=context.error)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     answer_encryption_key: SecretStr | None = None
     safety_file: Path | None = None
     alert_escalation_minutes: float = Field(default=30.0, gt=0)
+    loop_fail_exit_seconds: float = Field(default=300.0, gt=0)
+    sending_lease_seconds: float = Field(default=30.0, gt=0)
+    health_file: Path = Path("./data/health.json")
 
     @field_validator("facilitator_ids", mode="before")
     @classmethod

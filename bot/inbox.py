@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,16 +23,30 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
-from telegram.error import BadRequest, Conflict, Forbidden, NetworkError, TimedOut
+from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
 from bot.db.models import InboxUpdate
 from bot.db.session import is_postgres, unit_of_work
+from bot.failures import is_transient, short, where_it_failed
+from bot.services.outbox import OutgoingMessage, enqueue
+from bot.supervision import Beat
+from bot.texts import text
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+MAX_UPDATE_ATTEMPTS = 3
+"""Tries of an update whose handler fails (not counting database or network outages)."""
+
+
+class UpdateFailed(Exception):
+    """An update could not be handled this time; it stays stored and is tried again."""
+
+
+def _nothing() -> None:
+    pass
 
 
 @dataclass
@@ -41,6 +56,7 @@ class UpdateScope:
     session: AsyncSession
     update_id: int
     failed: bool = False
+    error: BaseException | None = None
     replies: int = 0
     after_commit: list[tuple[int | None, Callable[[], Awaitable[Any]]]] = field(
         default_factory=list
@@ -83,11 +99,14 @@ class Inbox:
         self.pace = pace
         self.poll_timeout = poll_timeout
         self._stored = asyncio.Event()
+        self._offset: int | None = None
         self.processed_count = 0
 
-    async def poll(self, stop: asyncio.Event) -> None:
-        """Fetch updates, store them, and only then confirm them with the next request."""
-        offset: int | None = None
+    async def poll(self, stop: asyncio.Event, beat: Beat = _nothing) -> None:
+        """Fetch updates, store them, and only then confirm them with the next request.
+
+        The offset survives a restart of this loop: while the database is down, updates stay
+        unconfirmed in Telegram and are fetched again once it is back."""
         bot = self.application.bot
         failures = 0
         while not stop.is_set():
@@ -95,32 +114,34 @@ class Inbox:
                 fetched = await _unless_stopped(
                     stop,
                     bot.get_updates(
-                        offset=offset,
+                        offset=self._offset,
                         timeout=self.poll_timeout,
                         allowed_updates=ALLOWED_UPDATES,
                         read_timeout=self.poll_timeout + 10,
                     ),
                 )
-            except (TimedOut, NetworkError, Conflict) as exc:
+            except (NetworkError, Conflict) as exc:  # TimedOut and 5xx included
                 failures += 1
-                log.warning("getUpdates failed (%s); retrying", exc.__class__.__name__)
-                await _sleep_or_stop(stop, min(0.25 * 2**failures, 15))
+                delay = min(0.25 * 2**failures, 15)
+                log.warning("getUpdates failed (%s); retrying in %.1f s", short(exc), delay)
+                await _sleep_or_stop(stop, delay)
                 continue
             if fetched is None:  # stopping: nothing fetched, nothing confirmed
                 break
             failures = 0
             updates = [update.to_dict() for update in fetched]
-            if not updates:
-                continue
-            async with unit_of_work(self.sessions) as session:
-                await store_updates(session=session, updates=updates, now=self.now())
-            offset = max(u["update_id"] for u in updates) + 1
-            self._stored.set()
+            if updates:
+                async with unit_of_work(self.sessions) as session:
+                    await store_updates(session=session, updates=updates, now=self.now())
+                self._offset = max(u["update_id"] for u in updates) + 1
+                self._stored.set()
+            beat()
 
-    async def process(self, stop: asyncio.Event) -> None:
+    async def process(self, stop: asyncio.Event, beat: Beat = _nothing) -> None:
         """Process stored updates in order, each in its own unit of work."""
         while not stop.is_set():
             handled = await self.process_pending(stop=stop)
+            beat()
             if handled:
                 continue
             self._stored.clear()
@@ -155,6 +176,11 @@ class Inbox:
         return len(ids)
 
     async def process_one(self, update_id: int) -> None:
+        """Handle one stored update in one transaction.
+
+        A failure because of the database or the network raises UpdateFailed (the supervisor
+        retries it with backoff, counting nothing); a failure of the handler itself is counted,
+        and after MAX_UPDATE_ATTEMPTS the update is set aside and its sender told, once."""
         async with self.sessions() as session:
             row = await session.get(InboxUpdate, update_id)
             if row is None or row.processed:
@@ -165,41 +191,76 @@ class Inbox:
                 update = Update.de_json(row.payload, self.application.bot)
                 await self.application.process_update(update)
             except Exception as exc:  # process_update hands handler errors to the error handler
-                log.exception("update %s could not be processed", update_id)
                 scope.failed = True
-                scope.after_commit.clear()
-                failure: Exception | None = exc
-            else:
-                failure = None
+                scope.error = scope.error or exc
             finally:
                 current_scope.reset(token)
             if scope.failed:
                 await session.rollback()
-                await self._mark_failed(update_id, failure)
             else:
                 row.processed = True
                 row.processed_at = self.now()
                 session.add(row)
                 await session.commit()
+        if scope.failed:
+            await self._failed(update_id, scope.error)
+            return
         for chat_id, action in scope.after_commit:
+            await self._after_commit(update_id, chat_id, action)
+        self.processed_count += 1
+        self.on_processed()
+
+    async def _failed(self, update_id: int, error: BaseException | None) -> None:
+        error = error or RuntimeError("handler error")
+        if is_transient(error):
+            raise UpdateFailed(f"update {update_id} could not be handled now: {short(error)}")
+        async with unit_of_work(self.sessions) as session:
+            row = await session.get(InboxUpdate, update_id)
+            if row is None:
+                return
+            row.attempts += 1
+            session.add(row)
+            if row.attempts < MAX_UPDATE_ATTEMPTS:
+                attempts = row.attempts
+            else:
+                attempts = 0
+                row.processed = True
+                row.processed_at = self.now()
+                row.error = where_it_failed(error)
+                await _tell_the_sender(session, row, self.now())
+        # Neither is chained to the error, nor logged with it: a handler's exception message
+        # may quote what the person wrote. Where it failed is enough to find the bug.
+        if attempts:
+            raise UpdateFailed(
+                f"update {update_id} failed (try {attempts}): {where_it_failed(error)}"
+            )
+        log.error(
+            "update %s set aside after %d failed tries (%s); "
+            "'resilience-bot inbox retry %s' handles it again\n%s",
+            update_id,
+            MAX_UPDATE_ATTEMPTS,
+            where_it_failed(error),
+            update_id,
+            "".join(traceback.format_tb(error.__traceback__)).rstrip(),
+        )
+        self.on_processed()
+
+    async def _after_commit(
+        self, update_id: int, chat_id: int | None, action: Callable[[], Awaitable[Any]]
+    ) -> None:
+        """A direct call (answer a button, edit a message) after the work is saved: it may
+        fail without undoing anything; a 429 is waited out once."""
+        for _ in range(2):
             try:
                 if chat_id is not None:
                     await self.pace(chat_id)
                 await action()
-            except (BadRequest, Forbidden, NetworkError) as exc:
-                log.info("after-commit call for update %s failed: %s", update_id, exc)
-        self.processed_count += 1
-        self.on_processed()
-
-    async def _mark_failed(self, update_id: int, error: Exception | None) -> None:
-        """A failing update is set aside (kept, with its error) so it cannot block the queue."""
-        async with unit_of_work(self.sessions) as session:
-            row = await session.get(InboxUpdate, update_id)
-            if row is not None:
-                row.processed = True
-                row.processed_at = self.now()
-                row.error = repr(error) if error else "handler error (see log)"
-                session.add(row)
+            except RetryAfter as exc:
+                await asyncio.sleep(min(_seconds(exc.retry_after), 30))
+                continue
+            except TelegramError as exc:
+                log.info("after-commit call for update %s failed: %s", update_id, short(exc))
+            return
 
 
 async def _unless_stopped(stop: asyncio.Event, request: Awaitable[T]) -> T | None:
@@ -223,3 +284,32 @@ async def _unless_stopped(stop: asyncio.Event, request: Awaitable[T]) -> T | Non
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _tell_the_sender(session: AsyncSession, row: InboxUpdate, now: datetime) -> None:
+    """The person whose update was set aside hears so, once, instead of silence."""
+    payload = row.payload
+    message = payload.get("message") or payload.get("edited_message") or {}
+    if not message and "callback_query" in payload:
+        message = payload["callback_query"].get("message") or {}
+    chat = message.get("chat") or {}
+    if chat.get("type") != "private" or not isinstance(chat.get("id"), int):
+        return
+    sender = (payload.get("callback_query") or message).get("from") or {}
+    await enqueue(
+        session=session,
+        messages=[
+            OutgoingMessage(
+                chat_id=chat["id"],
+                text=text("error", sender.get("language_code")),
+                kind="reply",
+                item="failed",
+                scope=f"u{row.update_id}",
+                due_at=now,
+            )
+        ],
+    )
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)

@@ -6,14 +6,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from telegram.ext import Application
 
 from bot.config import ConfigError, Settings
+from bot.health import write_health_file
 from bot.runtime import Runtime
+from bot.supervision import Beat
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,16 @@ async def running(
         runtime: Runtime = application.bot_data["runtime"]
         await runtime.sender.recover_in_flight()
         await application.start()
+        supervise = runtime.supervisor.run_loop
+        loops: dict[str, Callable[[Beat], Awaitable[None]]] = {
+            "poll": lambda beat: runtime.inbox.poll(stop, beat),
+            "inbox": lambda beat: runtime.inbox.process(stop, beat),
+            "sender": lambda beat: runtime.sender.run(stop, beat),
+            "health-file": lambda beat: write_health_file(runtime, stop, beat),
+        }
         tasks = [
-            asyncio.create_task(runtime.inbox.poll(stop), name="inbox-poll"),
-            asyncio.create_task(runtime.inbox.process(stop), name="inbox-process"),
-            asyncio.create_task(runtime.sender.run(stop), name="sender"),
+            asyncio.create_task(supervise(name, loop, stop), name=name)
+            for name, loop in loops.items()
         ]
         yield runtime
     finally:
@@ -74,20 +82,36 @@ async def _stop_tasks(
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def serve(settings: Settings) -> None:
+async def serve(
+    settings: Settings,
+    application: Application[Any, Any, Any, Any, Any, Any] | None = None,
+    stop: asyncio.Event | None = None,
+) -> int:
+    """Run until SIGINT/SIGTERM (exit code 0) or until a loop keeps failing (exit code 1)."""
     from bot.app import build_application
 
-    application = build_application(settings)
-    stop = asyncio.Event()
+    application = application or build_application(settings)
+    stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with running(application) as runtime:
-        me = await application.bot.get_me()
-        log.info("@%s is running (%s)", me.username, runtime.settings.telegram_api_base_url)
-        await stop.wait()
+        log.info(
+            "@%s is running (%s)", application.bot.username, runtime.settings.telegram_api_base_url
+        )
+        fatal = runtime.supervisor.fatal
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(fatal.wait())]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+    if fatal.is_set():
+        log.error("stopped: %s", runtime.supervisor.fatal_reason)
+        return 1
     log.info("stopped")
+    return 0
 
 
 def check_startup(settings: Settings) -> None:
@@ -116,5 +140,4 @@ def run_forever(settings: Settings) -> int:
     token = settings.require_token()
     configure_logging(settings.log_level, secrets=[token])
     check_startup(settings)
-    asyncio.run(serve(settings))
-    return 0
+    return asyncio.run(serve(settings))

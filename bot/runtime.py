@@ -14,8 +14,10 @@ from bot.curriculum.loader import LoadedProgram
 from bot.services.clock import Clock, ProgramClock
 
 if TYPE_CHECKING:
+    from bot.handlers.menus import CommandMenus
     from bot.inbox import Inbox
     from bot.scheduling.sender import Sender
+    from bot.supervision import Supervisor
 
 
 @dataclass
@@ -28,6 +30,8 @@ class Runtime:
     catalog: dict[str, LoadedProgram]
     sender: Sender
     inbox: Inbox
+    supervisor: Supervisor
+    menus: CommandMenus
     bot_username: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 

@@ -136,6 +136,8 @@ TEXTS["en"].update(
             "Add the cohort number to a command, e.g. <code>/report {id}</code>.\n"
             "/report · /chart · /answers · /export · /broadcast · /nudge · /newcohort · /digest"
         ),
+        "fac_alerts_unreached": "⚠️ <b>{count} safety alert(s) reached nobody.</b> Add a facilitator to the cohort (or FACILITATOR_IDS), or ask them to unblock the bot; /alerts shows them.",
+        "fac_alert_unreached_line": "• alert {id}, cohort {cohort}: {reason}",
         "fac_chart_caption": "<b>{name}</b>: answers and people reached per day, and scale answers over time.",
         "fac_answers_header": "<b>{name}</b> · day {day} ({date}) · {count} answers{page}",
         "fac_answers_page": " · page {page} of {pages}",

@@ -62,3 +62,11 @@ def test_results_table_combines_every_benchmark(out: Path) -> None:
     table = target.read_text()
     for name in ORDER:
         assert f"| {name} | sqlite |" in table
+
+
+@pytest.mark.parametrize("args", [["--help"], *([name, "--help"] for name in ORDER)])
+def test_help_works(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out

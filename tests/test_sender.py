@@ -133,3 +133,35 @@ async def test_a_chat_keeps_its_order_while_an_earlier_message_waits_for_its_ret
     clock["now"] = now + timedelta(seconds=31)  # the retry is due
     await sender.drain_once()
     assert [m.text for m in emulator.bot_messages(ANA)] == ["lesson", "question"]
+
+
+async def test_a_row_left_sending_by_a_dead_task_is_resent_after_its_lease(
+    sessions: Any, emulator: Emulator, bot: Bot
+) -> None:
+    await _queue(sessions, (ANA, "orphaned"), (BEN, "still in hand"))
+    now = datetime.now(UTC)
+    async with unit_of_work(sessions) as session:
+        for row in (await session.exec(select(Delivery))).all():
+            row.state, row.attempts = "sending", 1  # claimed by a send task that then died
+            row.claimed_at = now - timedelta(seconds=10)
+            session.add(row)
+    sender = Sender(
+        bot=bot,
+        sessions=sessions,
+        now=lambda: datetime.now(UTC),
+        limiter=RateLimiter(per_second=0),
+        unknown_retry_seconds=0,
+        sending_lease_seconds=30,
+    )
+    assert await sender.drain_once() == 0  # within its lease: nobody touches it
+    assert {r.state for r in (await _rows(sessions)).values()} == {"sending"}
+
+    rows = await _rows(sessions)
+    sender._held.add(rows["still in hand"].id)  # this sender is still sending that one
+    sender.now = lambda: datetime.now(UTC) + timedelta(seconds=25)  # lease (30 s) is over
+    assert await sender.drain_once() == 1
+    rows = await _rows(sessions)
+    assert rows["orphaned"].state == "sent" and rows["orphaned"].attempts == 2
+    assert rows["still in hand"].state == "sending"
+    assert [m.text for m in emulator.bot_messages(ANA) if m.text == "orphaned"] == ["orphaned"]
+    assert emulator.bot_messages(BEN) == []

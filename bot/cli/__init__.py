@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import cohorts, curricula, facilitators, maintenance, reports, run
+from bot.cli import cohorts, curricula, facilitators, inbox, maintenance, reports, run
 from bot.cli.common import CliError
 from bot.config import ConfigError, load_settings
 
@@ -32,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
     reports.add_export(commands)
     facilitators.add_facilitator_commands(commands)
     maintenance.add_purge(commands)
+    inbox.add_inbox(commands)
+    maintenance.add_health(commands)
+    maintenance.add_doctor(commands)
     return parser
 
 

@@ -64,3 +64,80 @@ def add_purge(commands: Any) -> None:
     purge.add_argument("--dry-run", action="store_true", help="only show what would be erased")
     add_json_flag(purge)
     purge.set_defaults(handler=cmd_purge)
+
+
+def cmd_health(settings: Settings, args: argparse.Namespace) -> int:
+    """For a container healthcheck: the bot's loops are alive and the database answers."""
+    from bot.health import problems
+
+    found = problems(settings.health_file)
+    found += _database_problems(settings)
+    if found:
+        print("unhealthy: " + "; ".join(found))
+        return 1
+    print("healthy")
+    return 0
+
+
+def _database_problems(settings: Settings) -> list[str]:
+    import asyncio
+
+    from sqlalchemy import text
+
+    from bot.db.session import create_engine
+
+    async def ping() -> None:
+        engine = create_engine(settings.database_url)
+        try:
+            async with engine.connect() as connection:
+                await asyncio.wait_for(connection.execute(text("SELECT 1")), timeout=5)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(ping())
+    except Exception as exc:  # any failure is the answer here, in one line
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else ""
+        return [f"the database does not answer ({type(exc).__name__}: {reason})"]
+    return []
+
+
+def add_health(commands: Any) -> None:
+    health = commands.add_parser(
+        "health", help="exit 0 when the running bot's loops are alive and the database answers"
+    )
+    health.set_defaults(handler=cmd_health)
+
+
+def cmd_doctor(settings: Settings, args: argparse.Namespace) -> int:
+    """What needs an operator's attention; exit 1 when anything does."""
+    from bot.services.alerts import unreached_alerts
+
+    async def work(session: Any) -> list[dict[str, Any]]:
+        return [a.as_dict() for a in await unreached_alerts(session=session)]
+
+    unreached = run_db(settings, work, read_only=True)
+    problems = [
+        f"safety alert {a['alert_id']} (cohort {a['cohort_id']}, {a['created_at'][:16]}) "
+        f"reached nobody: {a['reason']}"
+        for a in unreached
+    ]
+    if not settings.facilitator_ids:
+        problems.append(
+            "FACILITATOR_IDS is empty: alerts of cohorts without facilitators reach nobody"
+        )
+    if args.json:
+        print_json({"problems": problems, "unreached_alerts": unreached})
+    elif problems:
+        print("\n".join(problems))
+    else:
+        print("nothing needs attention")
+    return 1 if problems else 0
+
+
+def add_doctor(commands: Any) -> None:
+    doctor = commands.add_parser(
+        "doctor", help="what needs attention (safety alerts that reached nobody, settings)"
+    )
+    add_json_flag(doctor)
+    doctor.set_defaults(handler=cmd_doctor)

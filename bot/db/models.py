@@ -248,6 +248,8 @@ class InboxUpdate(SQLModel, table=True):
     received_at: datetime = _created()
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, sa_type=Text)
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Failed tries of this update's handlers; after a few, the update is set aside (error)."""
 
 
 class SafetyAlert(SQLModel, table=True):
@@ -277,3 +279,14 @@ class AuditLog(SQLModel, table=True):
     cohort_id: int | None = Field(default=None, foreign_key="cohorts.id", index=True)
     detail: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = _created()
+
+
+class CommandMenu(SQLModel, table=True):
+    """Chats that have the facilitator command menu, so a removed facilitator loses it."""
+
+    __tablename__ = "command_menus"
+
+    telegram_user_id: int = Field(
+        sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
+    )
+    published_at: datetime = _created()

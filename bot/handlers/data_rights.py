@@ -28,7 +28,7 @@ def install(application: Application[Any, Any, Any, Any, Any, Any], runtime: Run
     assert application.job_queue is not None
     interval = max(1.0, min(3600.0, runtime.program_clock.scale(3600.0)))
     application.job_queue.run_repeating(
-        retention_job,
+        runtime.supervisor.job(RETENTION_JOB, retention_job),
         interval=interval,
         first=interval,
         name=RETENTION_JOB,

@@ -6,6 +6,7 @@ from typing import Any
 
 from telegram import Update
 
+from bot.handlers import safety
 from bot.handlers.context import BotContext
 from bot.services import answers, participants
 from bot.services.answers import ButtonResult, TextResult
@@ -241,9 +242,7 @@ async def _safety_check_scale(
 
 
 async def _run_scale_hook(context: BotContext, enrollment: Enrollment) -> None:
-    hook = context.runtime.extras.get("safety_scale_hook")
-    if hook is not None:
-        await hook(context=context, enrollment=enrollment)
+    await safety.on_scale(context=context, enrollment=enrollment)
 
 
 async def text_message(update: Update, context: BotContext) -> None:
@@ -255,11 +254,9 @@ async def text_message(update: Update, context: BotContext) -> None:
     if message.text.strip().upper() == "STOP" and enrollment is not None:
         await _confirm_stop(context, enrollment, message.chat_id, lang)
         return
-    safety = context.runtime.extras.get("safety_text_hook")
-    if safety is not None:
-        await safety(
-            context=context, enrollment=enrollment, text=message.text, chat_id=message.chat_id
-        )
+    await safety.on_text(
+        context=context, enrollment=enrollment, text=message.text, chat_id=message.chat_id
+    )
     if enrollment is None:
         await context.reply(message.chat_id, text("not_enrolled", lang))
         return
@@ -298,12 +295,10 @@ async def edited_message(update: Update, context: BotContext) -> None:
         text=message.text,
         now=context.now,
     )
-    safety = context.runtime.extras.get("safety_text_hook")
-    if safety is not None:
-        enrollment = await _enrollment(update, context)
-        await safety(
-            context=context, enrollment=enrollment, text=message.text, chat_id=message.chat_id
-        )
+    enrollment = await _enrollment(update, context)
+    await safety.on_text(
+        context=context, enrollment=enrollment, text=message.text, chat_id=message.chat_id
+    )
 
 
 def _media(message: Any) -> tuple[str, str | None]:
@@ -336,14 +331,9 @@ async def media_message(update: Update, context: BotContext) -> None:
         now=context.now,
     )
     if message.caption:
-        safety = context.runtime.extras.get("safety_text_hook")
-        if safety is not None:
-            await safety(
-                context=context,
-                enrollment=enrollment,
-                text=message.caption,
-                chat_id=message.chat_id,
-            )
+        await safety.on_text(
+            context=context, enrollment=enrollment, text=message.caption, chat_id=message.chat_id
+        )
     await context.reply(message.chat_id, text("media_note", lang))
 
 

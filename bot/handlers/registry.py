@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
+from telegram import BotCommand, Update
 from telegram.ext import (
     Application,
     BaseHandler,
@@ -14,10 +14,11 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
-from bot.handlers import data_rights, facilitator, participant, safety
+from bot.handlers import data_rights, facilitator, menus, participant, safety
 
 Callback = Callable[..., Coroutine[Any, Any, None]]
 PRIVATE = filters.ChatType.PRIVATE
@@ -117,6 +118,7 @@ def build_handlers() -> list[BaseHandler[Any, Any, Any]]:
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    application.add_handler(TypeHandler(Update, menus.offer_menu), group=-2)
     application.add_handlers(facilitator.PRE_HANDLERS, group=-1)  # typed /newcohort steps
     application.add_handlers(build_handlers())
 
@@ -129,11 +131,3 @@ def build_command_list(audience: str = "participant") -> list[BotCommand]:
         for c in all_commands()
         if c.audience in wanted and c.name != "start"
     ]
-
-
-async def publish_commands(bot: Any, facilitator_chat_ids: set[int]) -> None:
-    await bot.set_my_commands(build_command_list(), scope=BotCommandScopeDefault())
-    for chat_id in facilitator_chat_ids:
-        await bot.set_my_commands(
-            build_command_list("facilitator"), scope=BotCommandScopeChat(chat_id)
-        )

@@ -1,7 +1,7 @@
 """Safety: the caring reply and the facilitator alert for crisis language, "I'm on it", /alerts.
 
-`install` puts the hooks the participant handlers call into `runtime.extras` and schedules the
-escalation job. The domain logic lives in bot/services/alerts/.
+The participant handlers call `on_text` and `on_scale` for every message; `install` loads the
+configuration and schedules the escalation job. The domain logic lives in bot/services/alerts/.
 """
 
 from __future__ import annotations
@@ -35,8 +35,9 @@ LIST_RECENT = 5
 
 
 def install(application: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime) -> None:
-    """Load the safety configuration (a broken file stops the bot with one line), put the hooks
-    into `runtime.extras` and schedule the escalation job."""
+    """Load the safety configuration (a broken file stops the bot with one line) and schedule
+    the escalation job. The participant handlers call `on_text` and `on_scale` directly, so no
+    message can skip the check."""
     settings = runtime.settings
     try:
         checker = SafetyChecker.load(
@@ -45,12 +46,10 @@ def install(application: Application[Any, Any, Any, Any, Any, Any], runtime: Run
     except SafetyConfigError as exc:
         raise ConfigError(f"SAFETY_FILE: {exc}") from None
     runtime.extras["safety_checker"] = checker
-    runtime.extras["safety_text_hook"] = on_text
-    runtime.extras["safety_scale_hook"] = on_scale
     assert application.job_queue is not None
     interval = max(1.0, min(60.0, runtime.program_clock.scale(60.0)))
     application.job_queue.run_repeating(
-        escalation_job,
+        runtime.supervisor.job(ESCALATION_JOB, escalation_job),
         interval=interval,
         first=interval,
         name=ESCALATION_JOB,

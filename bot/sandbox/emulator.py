@@ -39,6 +39,7 @@ class Emulator:
         limits: LimitConfig | None = None,
         control_api: bool = True,
         shutdown_timeout: float = 0.5,
+        strict: bool = True,
     ):
         self.world = World(
             token=token,
@@ -53,6 +54,7 @@ class Emulator:
         self.seed = seed
         self.injector = FaultInjector(faults, seed)
         self._control_api = control_api
+        self.strict = strict
         self._shutdown_timeout = shutdown_timeout
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
@@ -94,6 +96,16 @@ class Emulator:
         tb: TracebackType | None,
     ) -> None:
         await self.stop()
+        if self.strict and exc is None:
+            self.assert_no_violations()
+
+    def assert_no_violations(self) -> None:
+        """Fail on requests real Telegram would silently accept although they are bugs."""
+        if self.world.violations:
+            raise AssertionError(
+                "the bot sent requests Telegram would quietly ignore parts of: "
+                + "; ".join(sorted(set(self.world.violations)))
+            )
 
     # -- addresses ------------------------------------------------------------------------
     @property

@@ -118,16 +118,30 @@ def _editable(world: World, p: Params) -> tuple[Chat, SentMessage]:
     return chat, msg
 
 
-def _scope_key(p: Params) -> str:
+def _scope_key(world: World, p: Params) -> str:
     scope = p.obj("scope", "can't parse BotCommandScope JSON object") or {"type": "default"}
     if not isinstance(scope, dict) or not isinstance(scope.get("type"), str):
         raise bad_request("can't parse BotCommandScope JSON object")
+    if "chat_id" in scope:
+        _scope_chat(world, scope["chat_id"])
     key = scope["type"]
     for part in ("chat_id", "user_id"):
         if part in scope:
             key += f":{scope[part]}"
     language = p.string("language_code")
     return f"{key}/{language}" if language else key
+
+
+def _scope_chat(world: World, chat_id: Any) -> None:
+    """A chat scope names a chat the bot knows: a private chat exists only once its user has
+    written to the bot, a group only while the bot is in it. Otherwise Telegram answers 400."""
+    if isinstance(chat_id, str) and chat_id.startswith("@"):
+        known = any(c.username == chat_id[1:] for c in world.chats.values())
+    else:
+        chat = world.chats.get(chat_id) if isinstance(chat_id, int) else None
+        known = chat is not None and (chat.type == "private" or chat.bot_status is not None)
+    if not known:
+        raise bad_request("chat not found")
 
 
 # -- getting updates -------------------------------------------------------------------------
@@ -200,19 +214,19 @@ async def set_my_commands(world: World, p: Params) -> Any:
         if not isinstance(description, str) or not 1 <= len(description.strip()) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         result.append({"command": command.removeprefix("/"), "description": description})
-    world.commands[_scope_key(p)] = result
+    world.commands[_scope_key(world, p)] = result
     world.notify()
     return True
 
 
 @api_method("getMyCommands")
 async def get_my_commands(world: World, p: Params) -> Any:
-    return world.commands.get(_scope_key(p), [])
+    return world.commands.get(_scope_key(world, p), [])
 
 
 @api_method("deleteMyCommands")
 async def delete_my_commands(world: World, p: Params) -> Any:
-    world.commands.pop(_scope_key(p), None)
+    world.commands.pop(_scope_key(world, p), None)
     return True
 
 

@@ -14,10 +14,11 @@ from aiohttp import BodyPartReader, web
 from bot.sandbox.errors import ApiError, bad_request, not_found, too_many_requests, unauthorized
 from bot.sandbox.faults import Fault
 from bot.sandbox.methods import HANDLERS
-from bot.sandbox.spec import Upload, bind, ensure_known
+from bot.sandbox.spec import Upload, bind, ensure_known, fields_of
 
 if TYPE_CHECKING:
     from bot.sandbox.emulator import Emulator
+    from bot.sandbox.world import World
 
 EMULATOR_KEY: web.AppKey[Emulator] = web.AppKey("emulator")
 log = logging.getLogger(__name__)
@@ -28,6 +29,14 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 def reply(body: dict[str, Any], status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=_dumps)
+
+
+def _note_unknown_parameters(world: World, method: str, raw: dict[str, Any]) -> None:
+    """Telegram ignores a parameter a method does not take, which hides the bug: note it."""
+    for key in sorted(set(raw) - set(fields_of(method))):
+        problem = f"{method} does not take the parameter {key!r} (Bot API spec)"
+        log.error("sandbox: %s", problem)
+        world.violations.append(problem)
 
 
 async def read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
@@ -76,6 +85,7 @@ async def handle_api(request: web.Request) -> web.StreamResponse:
         if handler is None:
             raise ApiError(501, f"Not Implemented: {name} is not emulated by the sandbox")
         raw, uploads = await read_params(request)
+        _note_unknown_parameters(world, name, raw)
         fault = emu.injector.draw(name)
         await _fault_before(emu, fault)
         result = await handler(world, bind(name, raw, uploads))

@@ -85,26 +85,28 @@ class Sender:
         now: Callable[[], datetime],
         limiter: Any,
         unknown_retry_seconds: float,
+        sending_lease_seconds: float = 30.0,
     ) -> None:
         self.bot = bot
         self.sessions = sessions
         self.now = now
         self.limiter = limiter
         self.unknown_retry = timedelta(seconds=unknown_retry_seconds)
+        self.lease = timedelta(seconds=sending_lease_seconds)
+        self._held: set[int] = set()  # rows this sender has claimed and not yet recorded
         self.stats = SenderStats()
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
-    async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
-        await self.recover_in_flight()
+    async def run(
+        self, stop: asyncio.Event, beat: Callable[[], None] = lambda: None, idle: float = 1.0
+    ) -> None:
+        """Send until `stop`; a failing batch raises to the supervisor, which restarts this."""
         while not stop.is_set():
-            try:
-                handled = await self.drain_once()
-            except Exception:
-                log.exception("sender batch failed; retrying shortly")
-                handled = 0
+            handled = await self.drain_once()
+            beat()
             if handled:
                 continue
             self._wake.clear()
@@ -112,7 +114,7 @@ class Sender:
             stopper = asyncio.create_task(stop.wait())
             try:
                 await asyncio.wait(
-                    {waiter, stopper}, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
+                    {waiter, stopper}, timeout=idle, return_when=asyncio.FIRST_COMPLETED
                 )
             finally:  # also when this task is cancelled (shutdown): no waiter left pending
                 waiter.cancel()
@@ -128,14 +130,46 @@ class Sender:
             )
             return int(result.rowcount or 0)
 
+    async def sweep_expired_leases(self, now: datetime) -> int:
+        """Rows left `sending` past their lease by a send task that died (while this process
+        lives on) become `unknown`, and are resent like any row whose fate is unknown."""
+        async with unit_of_work(self.sessions) as session:
+            stale = (
+                await session.exec(
+                    select(Delivery.id)
+                    .where(col(Delivery.state) == DeliveryState.SENDING)
+                    .where(col(Delivery.claimed_at) <= now - self.lease)
+                )
+            ).all()
+            expired = [row_id for row_id in stale if row_id not in self._held]
+            if expired:
+                await session.exec(
+                    update(Delivery)  # type: ignore[call-overload]
+                    .where(col(Delivery.id).in_(expired))
+                    .where(col(Delivery.state) == DeliveryState.SENDING)
+                    .values(state=DeliveryState.UNKNOWN, last_error="sending lease expired")
+                )
+        if expired:
+            log.warning("%d deliveries were left sending past their lease; resending", len(expired))
+        return len(expired)
+
     async def drain_once(self) -> int:
         """Claim one batch of due rows, send them, record the results. Returns rows handled."""
         if self.limiter is not None and self.limiter.stopping:
             return 0
         now = self.now()
+        await self.sweep_expired_leases(now)
         batch = await self._claim(now)
         if not batch:
             return 0
+        held = {row.id for row in batch}
+        self._held |= held  # type: ignore[arg-type]
+        try:
+            return await self._send_batch(batch)
+        finally:
+            self._held -= held  # type: ignore[arg-type]
+
+    async def _send_batch(self, batch: list[Delivery]) -> int:
         by_chat: dict[int, list[Delivery]] = defaultdict(list)
         for delivery in batch:
             by_chat[delivery.chat_id].append(delivery)
@@ -300,7 +334,10 @@ class Sender:
 
     def _failed(self, row: Delivery, error: str) -> SendResult:
         self.stats.failed += 1
-        log.info("delivery %s failed: %s", row.id, error)
+        if row.kind == "alert":  # a safety alert that does not arrive must never be quiet
+            log.error("safety alert delivery %s to %s failed: %s", row.id, row.chat_id, error)
+        else:
+            log.info("delivery %s failed: %s", row.id, error)
         return SendResult(row.id, row.chat_id, DeliveryState.FAILED, error=error)  # type: ignore[arg-type]
 
     async def _record(self, results: list[SendResult]) -> None:

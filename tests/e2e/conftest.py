@@ -147,6 +147,7 @@ def make_settings(database_url: str, curricula: Path, emulator: Emulator, **extr
         "day_length_seconds": 60.0,  # tests that need "tomorrow" move the clock there
         "tick_seconds": 0.1,
         "unknown_retry_seconds": 0.5,
+        "health_file": curricula.parent / "health.json",
         "_env_file": None,
     }
     values.update(extra)

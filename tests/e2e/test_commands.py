@@ -37,7 +37,7 @@ async def _prompt(harness: Harness, user_id: int, fragment: str):
 
 
 async def test_command_menu_comes_from_the_registration_table(harness: Harness) -> None:
-    menu = harness.emulator.commands["default"]
+    menu = await harness.wait_for(lambda: harness.emulator.commands.get("default"))
     expected = [c.name for c in COMMANDS if c.audience == "participant" and c.name != "start"]
     assert [c["command"] for c in menu] == expected
     assert all(c["description"] for c in menu)

@@ -58,10 +58,16 @@ async def test_json_form_and_query_string_bodies(raw: RawApi, emu: Emulator) -> 
     assert [m.text for m in emu.bot_messages(7)] == ["json", "form", "query"]
 
 
-async def test_unknown_parameters_are_ignored(raw: RawApi, emu: Emulator) -> None:
+async def test_unknown_parameters_are_answered_like_telegram_but_noted(
+    raw: RawApi, emu: Emulator
+) -> None:
     emu.user(7).send_text("hi")
     status, body = await raw("sendMessage", chat_id=7, text="x", no_such_param=True)
     assert status == 200 and body["ok"] is True
+    assert emu.world.violations == [
+        "sendMessage does not take the parameter 'no_such_param' (Bot API spec)"
+    ]
+    emu.world.violations.clear()  # noted: this test sent it on purpose
 
 
 @pytest.mark.parametrize(

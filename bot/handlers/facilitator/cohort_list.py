@@ -9,6 +9,7 @@ from telegram import Update
 from bot.db.models import Cohort
 from bot.handlers.context import BotContext
 from bot.handlers.facilitator.access import Who, my_cohort_ids, require_facilitator
+from bot.services.alerts import unreached_alerts
 from bot.services.cohorts import CohortSummary, list_cohorts
 from bot.services.reports import day_stats, pack_messages, percent, yesterday_day
 from bot.texts import escape, text
@@ -33,8 +34,29 @@ async def cohorts(update: Update, context: BotContext) -> None:
         lines.append(await _cohort_line(context, who, summary))
     lines.append("")
     lines.append(text("fac_cohorts_footer", who.language, id=summaries[-1].id))
+    if who.admin:
+        lines.extend(await _unreached_alert_lines(context, who))
     for message in pack_messages(["\n".join(lines)]):
         await context.reply(who.chat_id, message)
+
+
+async def _unreached_alert_lines(context: BotContext, who: Who) -> list[str]:
+    """Administrators see alerts that reached nobody: safety must never fail quietly."""
+    unreached = await unreached_alerts(session=context.session)
+    if not unreached:
+        return []
+    lines = ["", text("fac_alerts_unreached", who.language, count=len(unreached))]
+    for alert in unreached[:5]:
+        lines.append(
+            text(
+                "fac_alert_unreached_line",
+                who.language,
+                id=alert.alert_id,
+                cohort=alert.cohort_id,
+                reason=escape(alert.reason),
+            )
+        )
+    return lines
 
 
 async def _cohort_line(context: BotContext, who: Who, summary: CohortSummary) -> str:

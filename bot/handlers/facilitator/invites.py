@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from telegram import BotCommandScopeChat, Update
+from telegram import Update
 
 from bot.db.models import Cohort
 from bot.handlers.context import BotContext
@@ -74,10 +74,5 @@ async def start_invite(update: Update, context: BotContext) -> None:
 
 def _publish_menu(context: BotContext, chat_id: int) -> None:
     """Show the facilitator commands in the new facilitator's menu."""
-    from bot.handlers.registry import build_command_list
-
-    commands = build_command_list("facilitator")
-    context.after_commit(
-        None,
-        lambda: context.bot.set_my_commands(commands, scope=BotCommandScopeChat(chat_id)),
-    )
+    menus = context.runtime.menus
+    context.after_commit(None, lambda: menus.publish(chat_id))

@@ -12,6 +12,7 @@ acknowledges within ALERT_ESCALATION_MINUTES is repeated once to the administrat
 - `acknowledging`: "I'm on it", and alert messages showing who took them on
 - `escalating`: unacknowledged alerts to the administrators
 - `listing`: /alerts
+- `reach`: alerts that reached nobody (`resilience-bot doctor`, /cohorts for administrators)
 """
 
 import logging
@@ -50,6 +51,7 @@ from bot.services.alerts.raising import (
     check_text,
     raise_alert,
 )
+from bot.services.alerts.reach import UnreachedAlert, unreached_alerts
 from bot.services.alerts.recipients import (
     alert_recipients,
     cohort_facilitators,
@@ -74,6 +76,7 @@ __all__ = [
     "MessageEdit",
     "SafetyChecker",
     "SafetyOutcome",
+    "UnreachedAlert",
     "ack_markup",
     "acknowledge",
     "alert_recipients",
@@ -93,5 +96,6 @@ __all__ = [
     "render_alert",
     "render_alert_list",
     "stale_alert_messages",
+    "unreached_alerts",
     "visible_cohort_ids",
 ]

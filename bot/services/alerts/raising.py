@@ -75,7 +75,12 @@ async def raise_alert(
         admin_ids=admin_ids,
     )
     if not recipients:
-        log.warning("safety alert %s has nobody to go to: set FACILITATOR_IDS", alert.id)
+        log.error(
+            "safety alert %s for cohort %s reaches nobody: add a facilitator to the cohort "
+            "or set FACILITATOR_IDS",
+            alert.id,
+            cohort.id,
+        )
     body = render_alert(alert, cohort, participant)
     await enqueue(
         session=session,
