@@ -28,6 +28,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 
 from bot.db.models import Cohort, Delivery, DeliveryState, Participant
 from bot.db.session import is_postgres, unit_of_work
+from bot.failures import short
 from bot.services.participants import mark_blocked
 
 log = logging.getLogger(__name__)
@@ -278,7 +279,15 @@ class Sender:
             return self._failed(row, str(exc))
         except NetworkError as exc:  # TimedOut included
             if not _fate_unknown(exc):
-                return self._retry(row, f"not sent: {exc}", _backoff(row.attempts))
+                seconds = _backoff(row.attempts)
+                log.warning(
+                    "delivery %s to %s not sent (%s); retrying in %.0f s",
+                    row.id,
+                    row.chat_id,
+                    short(exc),
+                    seconds,
+                )
+                return self._retry(row, f"not sent: {short(exc)}", seconds)
             self.stats.unknown += 1
             return SendResult(
                 row.id,  # type: ignore[arg-type]
