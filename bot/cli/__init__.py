@@ -10,7 +10,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from bot.cli import cohorts, curricula, facilitators, inbox, maintenance, reports, run
+from bot.cli import (
+    cohorts,
+    curricula,
+    facilitators,
+    inbox,
+    maintenance,
+    reports,
+    run,
+    safety,
+)
 from bot.cli.common import CliError
 from bot.config import ConfigError, load_settings
 
@@ -35,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     inbox.add_inbox(commands)
     maintenance.add_health(commands)
     maintenance.add_doctor(commands)
+    safety.add_safety(commands)
     return parser
 
 

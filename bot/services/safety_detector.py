@@ -1,0 +1,85 @@
+"""The layered safety detector: text + language -> a decision with a level, a category and
+the reasons that fired.
+
+Layers, in order:
+1. the phrase lists (curricula/safety.yaml), as the bot has used them from the start;
+2. the statistical model (bot/services/safety_model.py), trained on the shipped corpus.
+Levels: `alert` (caring reply, alert to facilitators), `check` (ask the person whether they
+are safe), or `none`. A phrase hit the model finds very unlikely is only a `check`: that is
+how topic mentions and recovery stories, which the lists flag, stay out of the alerts.
+
+Concept rules (a third layer between the two) are still to come: see issue #12.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from bot.services.alerts.checker import SafetyChecker
+from bot.services.safety_model import SAFETY_DATA, SafetyModel
+
+PHRASE_CONFIRM = 0.2
+"""A phrase hit is an alert when the model gives it at least this probability of risk."""
+MODEL_CHECK = 0.6
+MODEL_ALERT = 0.9
+"""Chosen by 5-fold cross-validation on the training corpus (never on a held-out set)."""
+
+
+class Level(StrEnum):
+    NONE = "none"
+    CHECK = "check"
+    ALERT = "alert"
+
+
+@dataclass(frozen=True)
+class SafetyDecision:
+    level: Level
+    category: str | None
+    risk: float  # the model's probability that the message signals any risk
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "level": self.level.value,
+            "category": self.category,
+            "risk": round(self.risk, 3),
+            "reasons": list(self.reasons),
+        }
+
+
+def model_directory(language: str) -> Path:
+    return SAFETY_DATA / language / "model"
+
+
+class SafetyDetector:
+    def __init__(self, checker: SafetyChecker, models: dict[str, SafetyModel]) -> None:
+        self.checker = checker
+        self.models = models
+
+    @classmethod
+    def load(cls, checker: SafetyChecker, languages: tuple[str, ...] = ("en",)) -> SafetyDetector:
+        return cls(checker, {code: SafetyModel.load(model_directory(code)) for code in languages})
+
+    def _model(self, language: str | None) -> SafetyModel:
+        code = (language or "en").split("-")[0]
+        return self.models.get(code) or self.models["en"]
+
+    def decide(
+        self, text: str, language: str | None = "en", program_id: str | None = None
+    ) -> SafetyDecision:
+        if not text or not text.strip():
+            return SafetyDecision(Level.NONE, None, 0.0)
+        risk, model_category = self._model(language).predict(text)
+        reasons = [f"model: {model_category} {risk:.2f}"]
+        match = self.checker.check(text, language, program_id)
+        if match is not None:
+            reasons.insert(0, f"phrase list: {match.category.value} ({match.matched})")
+            level = Level.ALERT if risk >= PHRASE_CONFIRM else Level.CHECK
+            return SafetyDecision(level, match.category.value, risk, tuple(reasons))
+        if risk >= MODEL_ALERT:
+            return SafetyDecision(Level.ALERT, model_category, risk, tuple(reasons))
+        if risk >= MODEL_CHECK:
+            return SafetyDecision(Level.CHECK, model_category, risk, tuple(reasons))
+        return SafetyDecision(Level.NONE, None, risk, tuple(reasons))
