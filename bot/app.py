@@ -14,13 +14,13 @@ from bot.db import crypto
 from bot.db.session import create_engine, create_session_factory, unit_of_work
 from bot.handlers import data_rights, safety
 from bot.handlers.context import BotContext
-from bot.handlers.menus import MENU_SYNC_SECONDS, CommandMenus
 from bot.handlers.registry import build_command_list, register
 from bot.inbox import Inbox, current_scope
 from bot.logging_setup import protect_log_records
 from bot.request import ShardedRequest
 from bot.runtime import Runtime
 from bot.scheduling.digest import DIGEST_INTERVAL_SECONDS, digest_job
+from bot.scheduling.menus import MENU_SYNC_SECONDS, CommandMenus
 from bot.scheduling.ratelimit import RateLimiter
 from bot.scheduling.sender import Sender
 from bot.scheduling.tick import run_tick

@@ -14,8 +14,8 @@ from bot.curriculum.loader import LoadedProgram
 from bot.services.clock import Clock, ProgramClock
 
 if TYPE_CHECKING:
-    from bot.handlers.menus import CommandMenus
     from bot.inbox import Inbox
+    from bot.scheduling.menus import CommandMenus
     from bot.scheduling.sender import Sender
     from bot.supervision import Supervisor
 

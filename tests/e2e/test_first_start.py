@@ -29,7 +29,7 @@ def _menu(harness: Harness, user_id: int) -> set[str]:
 async def test_an_administrator_who_never_opened_the_bot_gets_the_menu_with_their_first_message(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.handlers.menus")
+    caplog.set_level(logging.INFO, logger="bot.scheduling.menus")
     await harness.wait_for(lambda: harness.emulator.commands.get("default"))
     await harness.wait_for(lambda: "waits for their first message" in caplog.text)
     assert harness.emulator.counters.errors[400] >= 1  # Telegram's "chat not found"
