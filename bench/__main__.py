@@ -1,4 +1,4 @@
-"""python -m bench all | broadcast | free-limits | scheduler | inbound | reports [--help]."""
+"""python -m bench all | broadcast | free-limits | scheduler | inbound | reports | safety [-h]."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import broadcast, free_limits, inbound, reports, scheduler
+from bench import broadcast, free_limits, inbound, reports, safety, scheduler
 from bench.common import (
     ORDER,
     RESULTS_DIR,
@@ -32,6 +32,7 @@ MODULES: dict[str, ModuleType] = {
     scheduler.NAME: scheduler,
     inbound.NAME: inbound,
     reports.NAME: reports,
+    safety.NAME: safety,
 }
 
 

@@ -482,7 +482,7 @@ def table(results: Sequence[Result], *, markdown: bool = False) -> str:
     return "\n".join(out)
 
 
-ORDER = ["broadcast", "free-limits", "scheduler", "inbound", "reports"]
+ORDER = ["broadcast", "free-limits", "scheduler", "inbound", "reports", "safety"]
 
 
 def write_markdown(out: Path, target: Path) -> None:

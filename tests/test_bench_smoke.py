@@ -22,6 +22,7 @@ TINY = {
     "scheduler": ["--participants", "300", "--due-percent", "10"],
     "inbound": ["--participants", "10", "--answers", "40"],
     "reports": ["--participants", "5", "10", "--days", "3", "--prompts", "2"],
+    "safety": ["--messages", "50"],
 }
 
 
