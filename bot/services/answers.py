@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.curriculum.schema import ScalePrompt, TextPrompt
 from bot.db.models import Delivery, DeliveryState, Response
+from bot.parsing import is_number
 from bot.services.clock import ProgramClock
 from bot.services.participants import Enrollment
 from bot.services.rendering import answer_label, answer_value
@@ -226,7 +227,7 @@ async def _prompt_replied_to(
 
 
 def _scale_value_from_text(prompt: object, text: str) -> str | None:
-    if isinstance(prompt, ScalePrompt) and text.strip().isdigit():
+    if isinstance(prompt, ScalePrompt) and is_number(text.strip(), max_digits=6):
         value = int(text.strip())
         if prompt.min <= value <= prompt.max:
             return str(value)

@@ -24,11 +24,16 @@ class InvalidTimezone(ValueError):
         super().__init__(f"unknown time zone {name!r}")
 
 
+MAX_TIMEZONE_LENGTH = 64
+
+
 def check_timezone(name: str) -> str:
     """Return the IANA name if valid; raise InvalidTimezone with close suggestions otherwise."""
+    if len(name) > MAX_TIMEZONE_LENGTH:  # no zone is that long; the lookup would fail anyway
+        raise InvalidTimezone(name[:MAX_TIMEZONE_LENGTH] + "…", [])
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "file name too long" etc.
         raise InvalidTimezone(name, suggest_timezones(name)) from None
     return name
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
+from bot.parsing import is_number
+
 MAX_ID_DIGITS = 11
 
 
@@ -13,8 +15,8 @@ def second_argument(args: list[str] | None) -> str:
 
 
 def number(value: str, max_digits: int = MAX_ID_DIGITS) -> int | None:
-    """`value` as a number if it is all digits and at most `max_digits` long."""
-    return int(value) if value.isdigit() and len(value) <= max_digits else None
+    """`value` as a number if it is all ASCII digits and at most `max_digits` long."""
+    return int(value) if is_number(value, max_digits=max_digits) else None
 
 
 def cohort_number(argument: str) -> int | None:
@@ -25,7 +27,9 @@ def cohort_number(argument: str) -> int | None:
 def parse_hhmm(value: str) -> time | None:
     """`HH:MM` (or `H:MM`) as a time of day, or None."""
     hours, _, minutes = value.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2 and len(hours) <= 2):
+    if not (is_number(hours, max_digits=2) and is_number(minutes, max_digits=2)):
+        return None
+    if len(minutes) != 2:
         return None
     if int(hours) > 23 or int(minutes) > 59:
         return None
