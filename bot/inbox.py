@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import Update
-from telegram.error import Conflict, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Conflict, NetworkError
 from telegram.ext import Application
 
 from bot.db.models import InboxUpdate
@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 MAX_UPDATE_ATTEMPTS = 3
+POLL_QUIET_RETRIES = 8
+"""getUpdates failures retried with one WARNING each (about a minute) before the poll loop
+fails for the supervisor: a 409 from a second instance or a webhook must not go unseen."""
 """Tries of an update whose handler fails (not counting database or network outages)."""
 
 
@@ -46,6 +49,10 @@ class UpdateFailed(Exception):
 
 
 def _nothing() -> None:
+    pass
+
+
+async def _no_safety_net(update_id: int, payload: dict[str, Any]) -> None:
     pass
 
 
@@ -98,6 +105,7 @@ class Inbox:
         self.on_processed = on_processed
         self.pace = pace
         self.poll_timeout = poll_timeout
+        self.on_set_aside: Callable[[int, dict[str, Any]], Awaitable[None]] = _no_safety_net
         self._stored = asyncio.Event()
         self._offset: int | None = None
         self.processed_count = 0
@@ -120,8 +128,12 @@ class Inbox:
                         read_timeout=self.poll_timeout + 10,
                     ),
                 )
+            except BadRequest:
+                raise  # not an outage: the supervisor logs it and backs off
             except (NetworkError, Conflict) as exc:  # TimedOut and 5xx included
                 failures += 1
+                if failures > POLL_QUIET_RETRIES:  # a minute of this: let it show (health)
+                    raise
                 delay = min(0.25 * 2**failures, 15)
                 log.warning("getUpdates failed (%s); retrying in %.1f s", short(exc), delay)
                 await _sleep_or_stop(stop, delay)
@@ -201,7 +213,11 @@ class Inbox:
                 row.processed = True
                 row.processed_at = self.now()
                 session.add(row)
-                await session.commit()
+                try:
+                    await session.commit()
+                except Exception as exc:  # a constraint that only fails at commit, or an outage
+                    await session.rollback()
+                    scope.failed, scope.error = True, exc
         if scope.failed:
             await self._failed(update_id, scope.error)
             return
@@ -243,24 +259,28 @@ class Inbox:
             update_id,
             "".join(traceback.format_tb(error.__traceback__)).rstrip(),
         )
+        await self._safety_net(update_id, row.payload)
         self.on_processed()
+
+    async def _safety_net(self, update_id: int, payload: dict[str, Any]) -> None:
+        """The update's handlers were rolled back, its safety check with them: run that
+        check again on its own, so a crisis message is never lost with a bug."""
+        try:
+            await self.on_set_aside(update_id, payload)
+        except Exception as exc:
+            log.error("safety check of set-aside update %s failed: %s", update_id, short(exc))
 
     async def _after_commit(
         self, update_id: int, chat_id: int | None, action: Callable[[], Awaitable[Any]]
     ) -> None:
         """A direct call (answer a button, edit a message) after the work is saved: it may
-        fail without undoing anything; a 429 is waited out once."""
-        for _ in range(2):
-            try:
-                if chat_id is not None:
-                    await self.pace(chat_id)
-                await action()
-            except RetryAfter as exc:
-                await asyncio.sleep(min(_seconds(exc.retry_after), 30))
-                continue
-            except TelegramError as exc:
-                log.info("after-commit call for update %s failed: %s", update_id, short(exc))
-            return
+        fail without undoing anything, and is not retried (a 429 must not stall the inbox)."""
+        try:
+            if chat_id is not None:
+                await self.pace(chat_id)
+            await action()
+        except Exception as exc:  # cosmetic (a button answer, a keyboard edit): never fatal
+            log.info("after-commit call for update %s failed: %s", update_id, short(exc))
 
 
 async def _unless_stopped(stop: asyncio.Event, request: Awaitable[T]) -> T | None:
@@ -309,7 +329,3 @@ async def _tell_the_sender(session: AsyncSession, row: InboxUpdate, now: datetim
             )
         ],
     )
-
-
-def _seconds(retry_after: int | timedelta) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)

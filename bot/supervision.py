@@ -16,6 +16,10 @@ from bot.failures import short
 
 log = logging.getLogger(__name__)
 
+MIN_FAILURES_TO_EXIT = 5
+"""An hourly job that failed twice an hour apart has not "kept failing": exiting also takes
+this many failures in a row."""
+
 Beat = Callable[[], None]
 """Called by a loop after each iteration that worked: the loop is healthy again."""
 
@@ -86,7 +90,11 @@ class Supervisor:
                 health.last_error,
                 delay,
             )
-        if now - health.failing_since >= self.fail_exit_seconds and not self.fatal.is_set():
+        kept_failing = (
+            now - health.failing_since >= self.fail_exit_seconds
+            and health.failures >= MIN_FAILURES_TO_EXIT
+        )
+        if kept_failing and not self.fatal.is_set():
             self.fatal_reason = (
                 f"{name} has kept failing for {now - health.failing_since:.0f} s "
                 f"(LOOP_FAIL_EXIT_SECONDS={self.fail_exit_seconds:g}): {health.last_error}"

@@ -241,6 +241,17 @@ TEXTS["en"].update(
         "alert_head": "🚨 <b>Safety alert</b> · {cohort} · {category}",
         "alert_body_text": "{name} wrote:\n{message}",
         "alert_body_scale": "{name}: {detail}",
+        "alert_body_checkin": "{name} was asked “Are you safe right now?” after something they wrote, and answered: <b>{answer}</b>. Their messages are in /answers.",
+        "alert_cat_harm_to_dependent": "possible harm to someone in their care",
+        "checkin_question": "That sounds really hard. Are you safe right now?",
+        "checkin_button_safe": "I'm safe",
+        "checkin_button_not_safe": "I'm not safe",
+        "checkin_button_talk": "I'd like to talk to someone",
+        "checkin_safe": "Thank you for letting me know. If that changes, you can write here any time.",
+        "checkin_already": "Thank you, I have your answer.",
+        "checkin_gone": "This question is no longer open.",
+        "alerts_checkins_header": "<b>Asked if they are safe, no answer yet</b> (low priority)",
+        "alerts_checkin_line": "• {name} · cohort {cohort} · asked {asked}",
         "alert_scale_detail": "answered {values} to “{prompt}”, {count} times in a row.",
         "alert_footer": (
             "They got the crisis resources right away. Please check in with them soon, and tap "

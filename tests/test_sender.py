@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlmodel import select
 from telegram import Bot
+from telegram.error import TelegramError
 
 from bot.db.models import Delivery
 from bot.db.session import unit_of_work
@@ -165,3 +166,31 @@ async def test_a_row_left_sending_by_a_dead_task_is_resent_after_its_lease(
     assert rows["still in hand"].state == "sending"
     assert [m.text for m in emulator.bot_messages(ANA) if m.text == "orphaned"] == ["orphaned"]
     assert emulator.bot_messages(BEN) == []
+
+
+class OddBot:
+    """The real bot, except that sends to one chat fail in a way nobody planned for."""
+
+    def __init__(self, bot: Bot, odd_chat: int) -> None:
+        self.bot = bot
+        self.odd_chat = odd_chat
+
+    async def send_message(self, *, chat_id: int, **kwargs: Any) -> Any:
+        if chat_id == self.odd_chat:
+            raise TelegramError("Invalid server response")
+        return await self.bot.send_message(chat_id=chat_id, **kwargs)
+
+
+async def test_an_unexpected_error_costs_one_try_and_never_resends_the_batch(
+    sessions: Any, emulator: Emulator, bot: Bot
+) -> None:
+    await _queue(sessions, (ANA, "to ana"), (BEN, "to ben"))
+    sender = _sender(OddBot(bot, BEN), sessions)
+    assert await sender.drain_once() == 2
+    rows = await _rows(sessions)
+    assert rows["to ana"].state == "sent" and rows["to ben"].state == "pending"
+    assert rows["to ben"].attempts == 1 and "Invalid server response" in rows["to ben"].last_error
+    assert not sender._held
+    for _ in range(3):
+        await sender.drain_once()
+    assert [m.text for m in emulator.bot_messages(ANA)] == ["to ana"]  # once, not per drain

@@ -290,3 +290,20 @@ class CommandMenu(SQLModel, table=True):
         sa_type=BigInteger, primary_key=True, sa_column_kwargs={"autoincrement": False}
     )
     published_at: datetime = _created()
+
+
+class SafetyCheckIn(SQLModel, table=True):
+    """A gentle "are you safe?" after a message the detector was unsure about. No text is
+    kept here; the message itself is stored with the answers."""
+
+    __tablename__ = "safety_checkins"
+    __table_args__ = (Index("ix_safety_checkins_participant_asked", "participant_id", "asked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    cohort_id: int = Field(foreign_key="cohorts.id", index=True)
+    participant_id: int = Field(foreign_key="participants.id")
+    category: str = Field(max_length=32)
+    asked_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    answer: str | None = Field(default=None, max_length=16)  # safe, not_safe, talk
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    alert_id: int | None = Field(default=None, foreign_key="safety_alerts.id")

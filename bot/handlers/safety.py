@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import Application, CallbackQueryHandler
 
+from bot import texts
 from bot.config import ConfigError
 from bot.db.models import AuditLog
 from bot.db.session import unit_of_work
@@ -22,8 +23,18 @@ from bot.handlers.context import BotContext
 from bot.runtime import Runtime
 from bot.services import alerts
 from bot.services.alerts import AckResult, SafetyChecker
+from bot.services.alerts.checkin_answers import answer_checkin
+from bot.services.alerts.checkins import (
+    CHECKIN_CALLBACK,
+    CHECKIN_PATTERN,
+    Answer,
+    CheckInResult,
+    unanswered_checkins,
+)
+from bot.services.outbox import OutgoingMessage, enqueue
 from bot.services.participants import Enrollment
 from bot.services.safety import SafetyConfigError
+from bot.services.safety_detector import SafetyDetector
 from bot.texts import escape, text
 
 log = logging.getLogger(__name__)
@@ -32,6 +43,8 @@ ESCALATION_JOB = "alert-escalation"
 RECENT_DAYS = 7
 LIST_OPEN = 10
 LIST_RECENT = 5
+CHECKIN_UNANSWERED_AFTER = 2 * 3600.0
+"""A check-in still unanswered after this long (scaled on the preview clock) shows in /alerts."""
 
 
 def install(application: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime) -> None:
@@ -46,6 +59,8 @@ def install(application: Application[Any, Any, Any, Any, Any, Any], runtime: Run
     except SafetyConfigError as exc:
         raise ConfigError(f"SAFETY_FILE: {exc}") from None
     runtime.extras["safety_checker"] = checker
+    runtime.extras["safety_detector"] = SafetyDetector.load(checker)
+    runtime.inbox.on_set_aside = functools.partial(recheck_set_aside, runtime)
     assert application.job_queue is not None
     interval = max(1.0, min(60.0, runtime.program_clock.scale(60.0)))
     application.job_queue.run_repeating(
@@ -75,11 +90,128 @@ async def on_text(
         language=None,
         now=context.now,
         admin_ids=runtime.settings.facilitator_ids,
+        detector=context.runtime.extras["safety_detector"],
     )
     if outcome is None:
         return
-    await context.reply(chat_id, escape(outcome.reply), kind="safety")
+    if outcome.ask_if_safe:
+        assert outcome.checkin_id is not None
+        markup = checkin_markup(outcome.checkin_id)
+        question = texts.text("checkin_question")  # `text` is the message here
+        await context.reply(chat_id, question, kind="safety", markup=markup)
+    else:
+        await context.reply(chat_id, escape(outcome.reply), kind="safety")
     runtime.sender.wake()
+
+
+async def _unanswered_checkin_lines(context: BotContext, cohort_ids: set[int] | None) -> str:
+    """People asked whether they are safe who have not answered: low priority, never silence."""
+    quiet = timedelta(seconds=context.runtime.program_clock.scale(CHECKIN_UNANSWERED_AFTER))
+    waiting = await unanswered_checkins(
+        session=context.session, cohort_ids=cohort_ids, asked_before=context.now - quiet
+    )
+    if not waiting:
+        return ""
+    lines = [text("alerts_checkins_header")]
+    for item in waiting[:LIST_OPEN]:
+        lines.append(
+            text(
+                "alerts_checkin_line",
+                name=alerts.participant_label(item.participant),
+                cohort=item.cohort_id,
+                asked=item.asked_at.strftime("%Y-%m-%d %H:%M UTC"),
+            )
+        )
+    return "\n\n" + "\n".join(lines)
+
+
+async def recheck_set_aside(runtime: Runtime, update_id: int, payload: dict[str, Any]) -> None:
+    """The safety check of a message whose update was set aside (its handler kept failing),
+    in a transaction of its own: the caring reply or the question, and the alert."""
+    message = payload.get("message") or payload.get("edited_message") or {}
+    words = message.get("text") or message.get("caption")
+    chat = message.get("chat") or {}
+    if not words or chat.get("type") != "private" or not isinstance(chat.get("id"), int):
+        return
+    async with unit_of_work(runtime.sessions) as session:
+        outcome = await alerts.check_text(
+            session=session,
+            checker=runtime.extras["safety_checker"],
+            enrollment=None,
+            telegram_user_id=chat["id"],
+            message=words,
+            language=(message.get("from") or {}).get("language_code"),
+            now=runtime.now(),
+            admin_ids=runtime.settings.facilitator_ids,
+            detector=runtime.extras["safety_detector"],
+        )
+        if outcome is None:
+            return
+        markup = checkin_markup(outcome.checkin_id) if outcome.checkin_id else None
+        reply = text("checkin_question") if outcome.ask_if_safe else escape(outcome.reply)
+        await enqueue(
+            session=session,
+            messages=[
+                OutgoingMessage(
+                    chat_id=chat["id"],
+                    text=reply,
+                    kind="safety",
+                    item="safety-net",
+                    scope=f"u{update_id}",
+                    due_at=runtime.now(),
+                    reply_markup=markup,
+                )
+            ],
+        )
+    runtime.sender.wake()
+
+
+def checkin_markup(checkin_id: int) -> dict[str, Any]:
+    rows = [
+        [{"text": text(f"checkin_button_{a.value}"), "callback_data": _checkin_data(checkin_id, a)}]
+        for a in Answer
+    ]
+    return {"inline_keyboard": rows}
+
+
+def _checkin_data(checkin_id: int, answer: Answer) -> str:
+    return CHECKIN_CALLBACK.format(id=checkin_id, answer=answer.value)
+
+
+async def checkin_button(update: Update, context: BotContext) -> None:
+    """An answer to "Are you safe right now?"."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _, checkin_id, answer = query.data.split(":")
+    user = query.from_user
+    outcome = await answer_checkin(
+        session=context.session,
+        checkin_id=int(checkin_id),
+        telegram_user_id=user.id,
+        answer=Answer(answer),
+        now=context.now,
+        admin_ids=context.runtime.settings.facilitator_ids,
+    )
+    chat_id = user.id
+    if outcome.result == CheckInResult.NOT_FOUND:
+        context.after_commit(None, lambda: query.answer(text("checkin_gone")))
+        return
+    context.after_commit(None, lambda: query.answer())
+    context.after_commit(chat_id, lambda: query.edit_message_reply_markup(reply_markup=None))
+    if outcome.result == CheckInResult.ALREADY:
+        await context.reply(chat_id, text("checkin_already", user.language_code))
+    elif outcome.result == CheckInResult.SAFE:
+        await context.reply(chat_id, text("checkin_safe", user.language_code))
+    else:
+        assert outcome.checkin is not None and outcome.cohort is not None
+        reply = _checker(context).reply(
+            alerts.reply_kind(outcome.checkin.category),
+            language=user.language_code,
+            program_id=None,
+            resources=outcome.cohort.crisis_resources,
+        )
+        await context.reply(chat_id, escape(reply), kind="safety")
+    context.runtime.sender.wake()
 
 
 async def on_scale(*, context: BotContext, enrollment: Enrollment) -> None:
@@ -196,6 +328,7 @@ async def alerts_command(update: Update, context: BotContext) -> None:
     )
     shown = open_alerts[:LIST_OPEN]
     body = alerts.render_alert_list(shown, recent, names)
+    body += await _unanswered_checkin_lines(context, cohort_ids)
     if len(open_alerts) > len(shown):
         body = body.replace(
             text("alerts_open_header", count=len(open_alerts)),
@@ -215,4 +348,7 @@ async def alerts_command(update: Update, context: BotContext) -> None:
     await context.reply(message.chat_id, body, markup=alerts.list_markup(shown))
 
 
-HANDLERS = [CallbackQueryHandler(ack_button, pattern=alerts.ACK_PATTERN)]
+HANDLERS = [
+    CallbackQueryHandler(ack_button, pattern=alerts.ACK_PATTERN),
+    CallbackQueryHandler(checkin_button, pattern=CHECKIN_PATTERN),
+]

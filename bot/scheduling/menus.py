@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.db.session import unit_of_work
+from bot.failures import short
 from bot.services import menus
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class CommandMenus:
             wanted = await menus.menu_holders(session=session, admin_ids=self.admin_ids)
             published = await menus.published_menus(session=session)
         self.waiting &= wanted
-        for user_id in sorted(wanted - published):
+        for user_id in sorted(wanted - published - self.waiting):  # waiting: their first message
             await self.publish(user_id)
         for user_id in sorted(published - wanted):
             await self.withdraw(user_id)
@@ -76,6 +77,9 @@ class CommandMenus:
                 )
             self.waiting.add(user_id)
             return False
+        except (NetworkError, RetryAfter) as exc:  # try again at the next sync
+            log.warning("facilitator menu for %s not published (%s)", user_id, short(exc))
+            return False
         self.waiting.discard(user_id)
         async with unit_of_work(self.sessions) as session:
             await menus.record_published(session=session, telegram_user_id=user_id, now=self.now())
@@ -86,5 +90,8 @@ class CommandMenus:
             await self.bot.delete_my_commands(scope=BotCommandScopeChat(user_id))
         except (BadRequest, Forbidden) as exc:  # the chat is gone, and its menu with it
             log.info("facilitator menu for %s could not be withdrawn (%s)", user_id, exc.message)
+        except (NetworkError, RetryAfter) as exc:  # try again at the next sync
+            log.warning("facilitator menu for %s not withdrawn (%s)", user_id, short(exc))
+            return
         async with unit_of_work(self.sessions) as session:
             await menus.record_withdrawn(session=session, telegram_user_id=user_id)

@@ -34,6 +34,7 @@ from bot.services.participants import mark_blocked
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
+RECORD_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0)
 BATCH = 500
 CONCURRENCY = 64
 
@@ -165,10 +166,11 @@ class Sender:
             return 0
         held = {row.id for row in batch}
         self._held |= held  # type: ignore[arg-type]
-        try:
-            return await self._send_batch(batch)
-        finally:
-            self._held -= held  # type: ignore[arg-type]
+        handled = await self._send_batch(batch)
+        # Released only once recorded: an unrecorded row stays `sending` and held, so the
+        # lease sweep never resends what already went out (a restart makes it `unknown`).
+        self._held -= held  # type: ignore[arg-type]
+        return handled
 
     async def _send_batch(self, batch: list[Delivery]) -> int:
         by_chat: dict[int, list[Delivery]] = defaultdict(list)
@@ -187,8 +189,20 @@ class Sender:
             # Also when cancelled at shutdown: what came back is recorded (a send cut off on
             # the wire stays `sending` and becomes `unknown` at the next start).
             if results:
-                await self._record(results)
+                await self._record_with_retries(results)
         return len(batch)
+
+    async def _record_with_retries(self, results: list[SendResult]) -> None:
+        """What was sent must be written down, or it would be sent again: a database blip
+        is waited out (the results stay in memory) before giving up."""
+        for delay in RECORD_RETRY_DELAYS:
+            try:
+                await self._record(results)
+                return
+            except Exception as exc:  # the database: anything else would fail again too
+                log.warning("recording %d sends failed (%s); retrying", len(results), short(exc))
+                await asyncio.sleep(delay)
+        await self._record(results)
 
     async def _claim(self, now: datetime) -> list[Delivery]:
         async with unit_of_work(self.sessions) as session:
@@ -249,6 +263,15 @@ class Sender:
         await self.limiter.acquire(row.chat_id)
         if self.limiter.stopping:  # not sent: back to pending, for the next start
             return self._retry(row, "not sent: the bot was stopping", 0, count_attempt=False)
+        try:
+            return await self._attempt(row)
+        except Exception as exc:  # anything unforeseen costs one try, never the whole batch
+            log.warning(
+                "delivery %s to %s failed unexpectedly (%s)", row.id, row.chat_id, short(exc)
+            )
+            return self._retry(row, f"unexpected: {short(exc)}", _backoff(row.attempts))
+
+    async def _attempt(self, row: Delivery) -> SendResult:
         try:
             message_id = await self._deliver(row, row.chat_id)
         except RetryAfter as exc:

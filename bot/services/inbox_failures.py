@@ -48,6 +48,8 @@ async def retry_failed(*, session: AsyncSession, update_ids: list[int] | None) -
     query = select(InboxUpdate.update_id).where(col(InboxUpdate.error).is_not(None))
     if update_ids is not None:
         query = query.where(col(InboxUpdate.update_id).in_(update_ids))
+    else:  # --all: what was set aside after counted tries, not old rows from before them
+        query = query.where(col(InboxUpdate.attempts) > 0)
     ids = list((await session.exec(query.order_by(col(InboxUpdate.update_id)))).all())
     if ids:
         await session.exec(

@@ -13,12 +13,16 @@ Concept rules (a third layer between the two) are still to come: see issue #12.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.services.alerts.checker import SafetyChecker
 from bot.services.safety_model import SAFETY_DATA, SafetyModel
+
+if TYPE_CHECKING:
+    from bot.services.alerts.checker import SafetyChecker
 
 PHRASE_CONFIRM = 0.2
 """A phrase hit is an alert when the model gives it at least this probability of risk."""
@@ -53,6 +57,12 @@ def model_directory(language: str) -> Path:
     return SAFETY_DATA / language / "model"
 
 
+@functools.cache
+def _shipped_model(language: str) -> SafetyModel:
+    """Loaded once per process (the parameters never change while it runs)."""
+    return SafetyModel.load(model_directory(language))
+
+
 class SafetyDetector:
     def __init__(self, checker: SafetyChecker, models: dict[str, SafetyModel]) -> None:
         self.checker = checker
@@ -60,7 +70,7 @@ class SafetyDetector:
 
     @classmethod
     def load(cls, checker: SafetyChecker, languages: tuple[str, ...] = ("en",)) -> SafetyDetector:
-        return cls(checker, {code: SafetyModel.load(model_directory(code)) for code in languages})
+        return cls(checker, {code: _shipped_model(code) for code in languages})
 
     def _model(self, language: str | None) -> SafetyModel:
         code = (language or "en").split("-")[0]

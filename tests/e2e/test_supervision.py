@@ -14,7 +14,7 @@ from telegram.request import HTTPXRequest
 
 from bot import health
 from bot.app import build_application
-from bot.db.models import Response
+from bot.db.models import Response, SafetyAlert
 from bot.runner import serve
 from bot.sandbox import Emulator, FaultConfig
 from bot.services import answers
@@ -213,3 +213,22 @@ async def test_a_loop_that_keeps_failing_ends_the_process_with_exit_code_1(
         code = await asyncio.wait_for(serving, 30)
     assert code == 1
     assert "has kept failing" in caplog.text and "LOOP_FAIL_EXIT_SECONDS=2" in caplog.text
+
+
+async def test_a_crisis_message_whose_update_is_set_aside_still_gets_care_and_an_alert(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (ana,) = await _joined(harness, (6351, "Ana"))
+    ana.press_button(await harness.wait_for_text(ana.id, "How are you today?"), "3")
+    await harness.wait_for_text(ana.id, "Which strength")
+
+    async def broken(**kwargs: Any) -> Any:
+        raise RuntimeError("a bug after the safety check")
+
+    monkeypatch.setattr(answers, "record_text_answer", broken)
+    ana.send_text("honestly i want to end my life")
+    await harness.wait_for_text(ana.id, SORRY)
+    await harness.wait_for_text(ana.id, "You don't have to go through this alone")
+    async with harness.runtime.sessions() as session:
+        alerts = (await session.exec(select(SafetyAlert))).all()
+    assert [a.category for a in alerts] == ["self_harm"]

@@ -50,6 +50,7 @@ from bot.services.alerts.raising import (
     check_scale,
     check_text,
     raise_alert,
+    reply_kind,
 )
 from bot.services.alerts.reach import UnreachedAlert, unreached_alerts
 from bot.services.alerts.recipients import (
@@ -95,6 +96,7 @@ __all__ = [
     "raise_alert",
     "render_alert",
     "render_alert_list",
+    "reply_kind",
     "stale_alert_messages",
     "unreached_alerts",
     "visible_cohort_ids",

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.db.models import Cohort, Participant, SafetyAlert
+from bot.services.alerts.checkins import CHECKIN_MATCH_PREFIX
 from bot.services.outbox import OutgoingMessage
 from bot.texts import escape, text
 
@@ -23,6 +24,7 @@ CATEGORY_KEYS = {
     "self_harm": "alert_cat_self_harm",
     "harm_to_others": "alert_cat_harm_to_others",
     "abuse": "alert_cat_abuse",
+    "harm_to_dependent": "alert_cat_harm_to_dependent",
     LOW_SCALE: "alert_cat_low_scale",
 }
 
@@ -68,6 +70,9 @@ def render_alert(alert: SafetyAlert, cohort: Cohort, participant: Participant | 
     who = participant_label(participant)
     if alert.category == LOW_SCALE:
         body = text("alert_body_scale", name=who, detail=escape(alert.matched or ""))
+    elif (alert.matched or "").startswith(CHECKIN_MATCH_PREFIX):
+        answer = alert.matched.removeprefix(CHECKIN_MATCH_PREFIX)  # type: ignore[union-attr]
+        body = text("alert_body_checkin", name=who, answer=text(f"checkin_button_{answer}"))
     else:
         body = text("alert_body_text", name=who, message=_quote(alert.message_text))
     return f"{head}\n{body}\n\n{text('alert_footer')}"

@@ -18,15 +18,19 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.curriculum.schema import ScaleAlert, ScalePrompt
-from bot.db.models import Cohort, Participant, Response, SafetyAlert
+from bot.db.models import Cohort, Participant, ParticipantStatus, Response, SafetyAlert
+from bot.services.alerts import checkins
 from bot.services.alerts.checker import SafetyChecker
 from bot.services.alerts.messages import LOW_SCALE, alert_message, render_alert
 from bot.services.alerts.recipients import alert_recipients
 from bot.services.outbox import enqueue
 from bot.services.participants import Enrollment
 from bot.services.safety import low_streak
+from bot.services.safety_detector import Level, SafetyDetector
 from bot.texts import text
 
+ASKABLE = {ParticipantStatus.ACTIVE, ParticipantStatus.PAUSED, ParticipantStatus.COMPLETED}
+"""Who is asked whether they are safe: anyone who consented and has not left."""
 log = logging.getLogger(__package__)  # the package's logger, "bot.services.alerts"
 
 REPEAT_WINDOW = timedelta(hours=24)
@@ -97,6 +101,8 @@ class SafetyOutcome:
     reply: str
     category: str
     alert: SafetyAlert | None = None
+    ask_if_safe: bool = False  # the detector was unsure: ask (bot/services/alerts/checkins.py)
+    checkin_id: int | None = None
 
 
 async def _latest_enrollment(*, session: AsyncSession, telegram_user_id: int) -> Enrollment | None:
@@ -120,9 +126,13 @@ async def check_text(
     language: str | None,
     now: datetime,
     admin_ids: Collection[int],
+    detector: SafetyDetector | None = None,
 ) -> SafetyOutcome | None:
     """Check one message a person wrote. On a match: the caring reply, and an alert to the
-    facilitators of their cohort (their latest one if they already finished or left)."""
+    facilitators of their cohort (their latest one if they already finished or left).
+
+    With the layered `detector`, a message it is unsure about (level `check`) asks the
+    participant whether they are safe instead (`ask_if_safe`), at most once a day."""
     if not message or not message.strip():
         return None
     if enrollment is None and telegram_user_id is not None:
@@ -130,12 +140,21 @@ async def check_text(
     program_id = enrollment.version.program_id if enrollment else None
     if enrollment is not None:
         language = enrollment.participant.language or language or enrollment.program.language
-    match = checker.check(message, language, program_id)
-    if match is None:
-        return None
+    if detector is not None:
+        decision = detector.decide(message, language, program_id)
+        if decision.level == Level.NONE or decision.category is None:
+            return None
+        category, matched = decision.category, "; ".join(decision.reasons)
+        if decision.level == Level.CHECK:
+            return await _ask_if_safe(session, enrollment, category, now)
+    else:
+        match = checker.check(message, language, program_id)
+        if match is None:
+            return None
+        category, matched = match.category.value, match.matched
     resources = enrollment.cohort.crisis_resources if enrollment else None
     reply = checker.reply(
-        match.category.value, language=language, program_id=program_id, resources=resources
+        reply_kind(category), language=language, program_id=program_id, resources=resources
     )
     alert = None
     if enrollment is not None:
@@ -151,13 +170,30 @@ async def check_text(
                 session=session,
                 cohort=enrollment.cohort,
                 participant=participant,
-                category=match.category.value,
-                matched=match.matched,
+                category=category,
+                matched=matched,
                 message_text=message,
                 now=now,
                 admin_ids=admin_ids,
             )
-    return SafetyOutcome(reply=reply, category=match.category.value, alert=alert)
+    return SafetyOutcome(reply=reply, category=category, alert=alert)
+
+
+async def _ask_if_safe(
+    session: AsyncSession, enrollment: Enrollment | None, category: str, now: datetime
+) -> SafetyOutcome | None:
+    if enrollment is None or enrollment.participant.status not in ASKABLE:
+        return None
+    checkin = await checkins.ask(session=session, enrollment=enrollment, category=category, now=now)
+    if checkin is None:  # asked already today
+        return None
+    return SafetyOutcome(reply="", category=category, ask_if_safe=True, checkin_id=checkin.id)
+
+
+def reply_kind(category: str) -> str:
+    """The caring reply for a category; someone harming a dependent gets the abuse reply's
+    resources until the catalog has its own."""
+    return "abuse" if category == "harm_to_dependent" else category
 
 
 def _alert_rules(enrollment: Enrollment) -> dict[str, tuple[ScaleAlert, int, ScalePrompt]]:
