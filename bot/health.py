@@ -34,12 +34,14 @@ async def write_health_file(
     write(path, runtime.supervisor.snapshot(), stopped=True)
 
 
-def write(path: Path, loops: dict[str, Any], *, stopped: bool = False) -> None:
+def write(
+    path: Path, loops: dict[str, Any], *, stopped: bool = False, written_at: datetime | None = None
+) -> None:
     """Atomically: a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     body = {
         "pid": os.getpid(),
-        "written_at": datetime.now(UTC).isoformat(),
+        "written_at": (written_at or datetime.now(UTC)).isoformat(),
         "stopped": stopped,
         "loops": loops,
     }
@@ -48,11 +50,19 @@ def write(path: Path, loops: dict[str, Any], *, stopped: bool = False) -> None:
     partial.replace(path)
 
 
+def _written_at(body: dict[str, Any], path: Path) -> float:
+    """The writer's own clock (the file's mtime is the kernel's, which a faked clock skips)."""
+    try:
+        return datetime.fromisoformat(body["written_at"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return path.stat().st_mtime
+
+
 def problems(path: Path, *, now: float | None = None) -> list[str]:
     """What is wrong according to the health file; empty when all is well."""
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
-        age = (now if now is not None else time.time()) - path.stat().st_mtime
+        age = (now if now is not None else time.time()) - _written_at(body, path)
     except FileNotFoundError:
         return [f"no health file at {path}: is 'resilience-bot run' running?"]
     except (OSError, ValueError) as exc:

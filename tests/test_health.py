@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -37,9 +36,7 @@ def test_unhealthy_without_a_fresh_file_or_with_a_failing_loop(
     code, output = _check(tmp_path, database_url)
     assert code == 1 and "no health file" in output
     path = tmp_path / "health.json"
-    health.write(path, RUNNING)
-    old = time.time() - 120
-    os.utime(path, (old, old))
+    health.write(path, RUNNING, written_at=datetime.now(UTC) - timedelta(seconds=120))
     code, output = _check(tmp_path, database_url)
     assert code == 1 and "s old: the bot is not running, or is stuck" in output
     failing = {"inbox": {"state": "failing", "failing_for_seconds": 75.0, "last_error": "X: y"}}
