@@ -88,10 +88,11 @@ def test_check_and_eval_work_on_the_command_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("name", "recall", "false_alerts"),
-    # Floors a little under the figures measured on 2026-12-07 (dev: recall 84.0%, false
-    # alerts 2.4%; names_only: 87.4%, 3.7%). Issue #12's targets (recall >= 97%, false alarms
-    # <= 1.5%) are not met yet: see tests/data/safety_heldout/README.md.
-    [("dev", 0.82, 0.035), ("names_only", 0.85, 0.045)],
+    # Floors a little under the figures measured on 2026-12-08 (dev: recall 93.5%, false
+    # alerts 1.4%; names_only: 88.3%, 3.7%; final, written last: 94.8%, 1.2%). Issue #12's
+    # targets (recall >= 97%, false alarms <= 1.5%) are not met yet: see
+    # tests/data/safety_heldout/README.md.
+    [("dev", 0.91, 0.025), ("names_only", 0.86, 0.045), ("final", 0.93, 0.02)],
 )
 def test_held_out_figures_do_not_fall_back(
     detector: SafetyDetector, name: str, recall: float, false_alerts: float
